@@ -1,0 +1,38 @@
+# The two set-up commands (README.md): `make run` and `make test`. Both install what is missing first.
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+ARGS ?=
+
+.PHONY: all deps build build-asan run test test-release test-asan bench clean
+
+all: build
+
+deps:
+	@bash scripts/setup.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DR1_SANITIZE=ON -DR1_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target r1 r1_tests
+
+# Runs the bundled default model (a generated story from stories260K until r1 ships its own reasoning model).
+run: build
+	@$(BUILD)/r1 run $(ARGS)
+
+test-release: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-release test-asan
+
+bench: build
+	@$(BUILD)/r1_bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,68 @@
+#include "core/dtype.h"
+
+#include <bit>
+#include <cmath>
+
+namespace r1 {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kF32: return 4;
+    case DType::kF16: return 2;
+    case DType::kBF16: return 2;
+    case DType::kI32: return 4;
+    case DType::kI64: return 8;
+    case DType::kU8: return 1;
+    case DType::kI8: return 1;
+  }
+  return 0;
+}
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::kF32: return "F32";
+    case DType::kF16: return "F16";
+    case DType::kBF16: return "BF16";
+    case DType::kI32: return "I32";
+    case DType::kI64: return "I64";
+    case DType::kU8: return "U8";
+    case DType::kI8: return "I8";
+  }
+  return "?";
+}
+
+std::optional<DType> dtype_from_name(std::string_view name) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kI32, DType::kI64, DType::kU8, DType::kI8})
+    if (dtype_name(t) == name) return t;
+  return std::nullopt;
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  const uint32_t mant = h & 0x3ffu;
+  if (exp == 0) {  // zero or subnormal: mant * 2^-24
+    float v = std::ldexp(float(mant), -24);
+    return sign ? -v : v;
+  }
+  uint32_t bits;
+  if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);  // inf / nan
+  else bits = sign | ((exp + 112) << 23) | (mant << 13);
+  return std::bit_cast<float>(bits);
+}
+
+uint16_t f32_to_f16(float f) {
+  const uint32_t bits = std::bit_cast<uint32_t>(f);
+  const uint16_t sign = uint16_t((bits >> 16) & 0x8000u);
+  const uint32_t abs = bits & 0x7fffffffu;
+  if (abs > 0x7f800000u) return sign | 0x7e00u;   // nan
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // overflow (after rounding) -> inf
+  if (abs < 0x38800000u) {                        // subnormal or zero in f16
+    const float v = std::bit_cast<float>(abs);
+    return sign | uint16_t(std::nearbyint(v * 16777216.0f));  // 2^24, round to nearest even
+  }
+  uint32_t r = abs + 0xfffu + ((abs >> 13) & 1u);  // round to nearest even at bit 13
+  return sign | uint16_t(((r >> 13) - (112u << 10)) & 0xffffu);
+}
+
+}  // namespace r1

@@ -1,0 +1,56 @@
+// safetensors files and the weights of a Hugging Face folder (one file, or shards listed in
+// model.safetensors.index.json). Tensors are views into the memory-mapped files. Every header is validated before
+// any tensor is handed out: a malformed file is an error naming the file and tensor, never a crash.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "io/mmap.h"
+
+namespace r1 {
+
+// One parsed .safetensors file.
+class SafetensorsFile {
+ public:
+  static Result<SafetensorsFile> open(const std::string& path);
+  // Validates the header of an already mapped file and builds the tensor table.
+  static Result<SafetensorsFile> parse(std::shared_ptr<MappedFile> file);
+
+  const std::map<std::string, Tensor>& tensors() const { return tensors_; }
+  const std::string& path() const { return file_->path(); }
+
+ private:
+  std::shared_ptr<MappedFile> file_;
+  std::map<std::string, Tensor> tensors_;
+  std::vector<std::shared_ptr<std::vector<uint64_t>>> realigned_;  // copies of tensors the file left unaligned
+};
+
+// Every tensor of a model folder, by name. Loaders take tensors with get(), which checks the shape; afterwards
+// unused() lists tensors the architecture did not ask for.
+class WeightStore {
+ public:
+  static Result<WeightStore> open_dir(const std::string& dir);
+
+  bool has(const std::string& name) const { return where_.count(name) != 0; }
+  // The tensor `name`, which must have exactly `shape` and a floating dtype (F32, F16, BF16).
+  Result<Tensor> get(const std::string& name, std::vector<int64_t> shape);
+  std::vector<std::string> unused() const;
+  std::vector<std::string> names() const;
+  // Total bytes of all tensors, and the dtype most of the bytes are in (what `r1 info` reports).
+  size_t total_bytes() const;
+  int64_t total_elements() const;
+  DType main_dtype() const;
+
+ private:
+  std::vector<SafetensorsFile> files_;
+  std::map<std::string, std::pair<size_t, Tensor>> where_;  // name -> (file index, tensor)
+  std::set<std::string> used_;
+};
+
+}  // namespace r1

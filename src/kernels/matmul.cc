@@ -1,0 +1,58 @@
+#include "kernels/matmul.h"
+
+#include <vector>
+
+#include "kernels/simd.h"
+
+namespace r1::kernels {
+
+namespace {
+
+constexpr int64_t kGemmRowBlock = 8;  // weight rows widened together; 8 x I floats stay in L1/L2
+
+void gemv(const float* x, const Tensor& w, float* y, ThreadPool& pool) {
+  const int64_t O = w.dim(0), I = w.dim(1);
+  // Enough rows per chunk to amortise dispatch, few enough that both threads finish together.
+  const int64_t grain = std::max<int64_t>(16, O / (8 * pool.size()));
+  pool.parallel_for(O, grain, [&](int64_t r0, int64_t r1) {
+    gemv_rows(w.dtype, w.data, x, y + r0, size_t(I), size_t(r0), size_t(r1));
+  });
+}
+
+void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool) {
+  const int64_t O = w.dim(0), I = w.dim(1);
+  const int64_t blocks = (O + kGemmRowBlock - 1) / kGemmRowBlock;
+  pool.parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<float> wide;  // grows once per thread, then reused
+    if (wide.size() < size_t(kGemmRowBlock * I)) wide.resize(size_t(kGemmRowBlock * I));
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r0 = b * kGemmRowBlock, r1 = std::min(O, r0 + kGemmRowBlock);
+      const float* rows;
+      if (w.dtype == DType::kF32) {
+        rows = w.as<float>() + r0 * I;
+      } else {
+        to_f32(w.dtype, w.row(r0), wide.data(), size_t((r1 - r0) * I));
+        rows = wide.data();
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        const float* xt = x + t * I;
+        float* yt = y + t * O;
+        for (int64_t r = r0; r < r1; ++r) yt[r] = dot_f32(rows + (r - r0) * I, xt, size_t(I));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool, const float* bias) {
+  if (T == 1) gemv(x, w, y, pool);
+  else gemm(x, T, w, y, pool);
+  if (bias) {
+    const int64_t O = w.dim(0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t o = 0; o < O; ++o) y[t * O + o] += bias[o];
+  }
+}
+
+}  // namespace r1::kernels

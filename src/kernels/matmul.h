@@ -1,0 +1,16 @@
+// Dense matrix products against weights in F32, F16 or BF16 with f32 activations.
+// T tokens, I input features, O output features. Weights are PyTorch Linear layout [O, I].
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace r1::kernels {
+
+// y[T, O] = x[T, I] · wᵀ (+ bias[O] when given). T == 1 takes the GEMV path (one pass over the weights, rows split
+// across threads); T > 1 widens blocks of weight rows to f32 once and reuses them for every token.
+void matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool, const float* bias = nullptr);
+
+}  // namespace r1::kernels

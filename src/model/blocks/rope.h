@@ -1,0 +1,32 @@
+// Rotary position embedding configuration (`rope_theta`, `rope_scaling`) and its per-position tables.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "io/hf_config.h"
+
+namespace r1 {
+
+enum class RopeScalingType { kNone, kLinear, kLlama3 };
+
+struct RopeConfig {
+  double rope_theta = 10000.0;  // base of the frequencies
+  RopeScalingType type = RopeScalingType::kNone;
+  double factor = 1.0;                             // rope_scaling.factor
+  double low_freq_factor = 1.0;                    // llama3
+  double high_freq_factor = 4.0;                   // llama3
+  int64_t original_max_position_embeddings = 0;    // llama3: context the base model was trained at
+
+  // Reads rope_theta and rope_scaling (keyed "rope_type" or the older "type"); an unknown type is an error.
+  static Result<RopeConfig> from(const HfConfig& config);
+};
+
+// inv_freq[rotary_dim / 2], computed in f32 the way transformers does so positions match to the last bit.
+std::vector<float> rope_inv_freq(const RopeConfig& config, int64_t rotary_dim);
+
+// cos/sin [T, rotary_dim / 2] for positions pos0 .. pos0+T-1.
+void rope_tables(const std::vector<float>& inv_freq, int64_t pos0, int64_t T, float* cos, float* sin);
+
+}  // namespace r1

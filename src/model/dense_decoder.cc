@@ -1,0 +1,172 @@
+#include "model/dense_decoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/simd.h"
+#include "model/blocks/load.h"
+
+namespace r1 {
+
+Result<DenseConfig> DenseConfig::from(const HfConfig& c) {
+  DenseConfig d;
+  R1_ASSIGN_OR_RETURN(d.vocab_size, c.get_int("vocab_size"));
+  R1_ASSIGN_OR_RETURN(d.hidden_size, c.get_int("hidden_size"));
+  R1_ASSIGN_OR_RETURN(d.intermediate_size, c.get_int("intermediate_size"));
+  R1_ASSIGN_OR_RETURN(d.num_hidden_layers, c.get_int("num_hidden_layers"));
+  R1_ASSIGN_OR_RETURN(d.num_attention_heads, c.get_int("num_attention_heads"));
+  R1_ASSIGN_OR_RETURN(d.num_key_value_heads, c.get_int("num_key_value_heads", d.num_attention_heads));
+  if (d.num_attention_heads <= 0 || d.hidden_size <= 0 || d.vocab_size <= 0 || d.intermediate_size <= 0 ||
+      d.num_hidden_layers <= 0 || d.num_key_value_heads <= 0)
+    return Status::errorf("{}: sizes and counts must be positive", c.source());
+  R1_ASSIGN_OR_RETURN(d.head_dim, c.get_int("head_dim", d.hidden_size / d.num_attention_heads));
+  R1_ASSIGN_OR_RETURN(d.max_position_embeddings, c.get_int("max_position_embeddings", 2048));
+  R1_ASSIGN_OR_RETURN(d.rms_norm_eps, c.get_double("rms_norm_eps", 1e-6));
+  R1_ASSIGN_OR_RETURN(d.tie_word_embeddings, c.get_bool("tie_word_embeddings", false));
+  R1_ASSIGN_OR_RETURN(d.rope, RopeConfig::from(c));
+  R1_ASSIGN_OR_RETURN(std::string act, c.get_string("hidden_act", "silu"));
+  if (act != "silu") return Status::errorf("{}: hidden_act \"{}\" is not supported (only silu)", c.source(), act);
+  if (d.num_attention_heads % d.num_key_value_heads != 0)
+    return Status::errorf("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", c.source(),
+                          d.num_attention_heads, d.num_key_value_heads);
+  if (d.head_dim <= 0 || d.head_dim % 2 != 0)
+    return Status::errorf("{}: head_dim {} must be positive and even for RoPE", c.source(), d.head_dim);
+  return d;
+}
+
+namespace {
+
+struct DenseLayer {
+  std::vector<float> input_layernorm;           // [C]
+  GqaWeights self_attn;
+  std::vector<float> post_attention_layernorm;  // [C]
+  SwigluWeights mlp;
+};
+
+class DenseDecoder final : public Model {
+ public:
+  DenseDecoder(const DenseConfig& c, WeightStore ws, ModelInfo info)
+      : c_(c), ws_(std::move(ws)), inv_freq_(rope_inv_freq(c.rope, c.head_dim)) {
+    info_ = std::move(info);
+    dims_ = {.hidden_size = c.hidden_size, .n_heads = c.num_attention_heads, .n_kv_heads = c.num_key_value_heads,
+             .head_dim = c.head_dim};
+  }
+
+  Status load() {
+    const int64_t C = c_.hidden_size;
+    R1_ASSIGN_OR_RETURN(embed_tokens_, ws_.get("model.embed_tokens.weight", {c_.vocab_size, C}));
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l);
+      DenseLayer layer;
+      R1_ASSIGN_OR_RETURN(layer.input_layernorm, load_vector(ws_, p + ".input_layernorm.weight", C));
+      R1_ASSIGN_OR_RETURN(layer.self_attn, load_gqa(ws_, p + ".self_attn", dims_, c_.attention_bias));
+      R1_ASSIGN_OR_RETURN(layer.post_attention_layernorm, load_vector(ws_, p + ".post_attention_layernorm.weight", C));
+      R1_ASSIGN_OR_RETURN(layer.mlp, load_swiglu(ws_, p + ".mlp", C, c_.intermediate_size));
+      layers_.push_back(std::move(layer));
+    }
+    R1_ASSIGN_OR_RETURN(norm_, load_vector(ws_, "model.norm.weight", C));
+    if (c_.tie_word_embeddings) {
+      lm_head_ = embed_tokens_;
+      if (ws_.has("lm_head.weight")) (void)ws_.get("lm_head.weight", {c_.vocab_size, C});  // saved copy; unused
+    } else {
+      R1_ASSIGN_OR_RETURN(lm_head_, ws_.get("lm_head.weight", {c_.vocab_size, C}));
+    }
+    for (const std::string& name : ws_.unused())
+      if (!name.ends_with("rotary_emb.inv_freq"))  // buffers some older checkpoints saved
+        return Status::errorf("unexpected tensor '{}' for {} with {} layers", name, info_.model_type,
+                              c_.num_hidden_layers);
+    return Status::ok();
+  }
+
+  std::unique_ptr<KvCache> new_cache(int64_t capacity) const override {
+    return std::make_unique<GqaKvCache>(c_.num_hidden_layers, capacity, c_.num_key_value_heads, c_.head_dim);
+  }
+
+  Status forward(std::span<const int32_t> tokens, KvCache& kv, float* logits, bool all_logits) override {
+    auto* cache = dynamic_cast<GqaKvCache*>(&kv);
+    if (!cache) return Status::error("forward: cache was not made by this model");
+    const int64_t T = int64_t(tokens.size());
+    if (T == 0) return Status::error("forward: no tokens");
+    if (cache->size() + T > cache->capacity())
+      return Status::errorf("context full: {} cached + {} new tokens exceed the context size {}", cache->size(), T,
+                            cache->capacity());
+    for (int32_t id : tokens)
+      if (id < 0 || id >= c_.vocab_size)
+        return Status::errorf("token id {} is outside the vocabulary (0..{})", id, c_.vocab_size - 1);
+    // Long prompts run in chunks so scratch memory stays bounded.
+    for (int64_t t0 = 0; t0 < T; t0 += kMaxChunk) {
+      const int64_t n = std::min(kMaxChunk, T - t0);
+      const bool last = t0 + n == T;
+      float* out = all_logits ? logits + t0 * c_.vocab_size : (last ? logits : nullptr);
+      run_chunk(tokens.subspan(size_t(t0), size_t(n)), *cache, out, all_logits);
+    }
+    return Status::ok();
+  }
+
+ private:
+  static constexpr int64_t kMaxChunk = 256;
+
+  void run_chunk(std::span<const int32_t> tokens, GqaKvCache& cache, float* logits, bool all_logits) {
+    ThreadPool& pool = ThreadPool::global();
+    const int64_t T = int64_t(tokens.size()), C = c_.hidden_size, half = c_.head_dim / 2;
+    grow(x_, T * C), grow(xn_, T * C), grow(tmp_, T * C), grow(cos_, T * half), grow(sin_, T * half);
+    for (int64_t t = 0; t < T; ++t)
+      kernels::to_f32(embed_tokens_.dtype, embed_tokens_.row(tokens[size_t(t)]), x_.data() + t * C, size_t(C));
+    rope_tables(inv_freq_, cache.size(), T, cos_.data(), sin_.data());
+    const float eps = float(c_.rms_norm_eps);
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      const DenseLayer& layer = layers_[size_t(l)];
+      kernels::rmsnorm(x_.data(), layer.input_layernorm.data(), xn_.data(), T, C, eps);
+      gqa_forward(layer.self_attn, dims_, xn_.data(), T, cache, l, cos_.data(), sin_.data(), attn_scratch_,
+                  tmp_.data(), pool);
+      kernels::add_inplace(x_.data(), tmp_.data(), T * C);
+      kernels::rmsnorm(x_.data(), layer.post_attention_layernorm.data(), xn_.data(), T, C, eps);
+      swiglu_forward(layer.mlp, xn_.data(), T, mlp_scratch_, tmp_.data(), pool);
+      kernels::add_inplace(x_.data(), tmp_.data(), T * C);
+    }
+    cache.advance(T);
+    if (!logits) return;
+    const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
+    kernels::rmsnorm(x_.data() + first * C, norm_.data(), xn_.data(), rows, C, eps);
+    kernels::matmul(xn_.data(), rows, lm_head_, logits, pool);
+  }
+
+  static void grow(std::vector<float>& v, int64_t n) {
+    if (v.size() < size_t(n)) v.resize(size_t(n));
+  }
+
+  DenseConfig c_;
+  WeightStore ws_;  // owns the memory maps every Tensor below points into
+  GqaDims dims_;
+  std::vector<float> inv_freq_;  // [Dh / 2]
+  Tensor embed_tokens_;          // [V, C]
+  std::vector<DenseLayer> layers_;
+  std::vector<float> norm_;  // [C]
+  Tensor lm_head_;           // [V, C]
+  // Run state, grown to the largest chunk seen and reused: no allocation per decoded token.
+  std::vector<float> x_, xn_, tmp_;  // [T, C]
+  std::vector<float> cos_, sin_;     // [T, Dh / 2]
+  GqaScratch attn_scratch_;
+  SwigluScratch mlp_scratch_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights, ModelInfo info) {
+  const int64_t kv_row = config.num_key_value_heads * config.head_dim;
+  info.vocab_size = config.vocab_size;
+  info.hidden_size = config.hidden_size;
+  info.num_hidden_layers = config.num_hidden_layers;
+  info.max_position_embeddings = config.max_position_embeddings;
+  info.attention = fmt::format("GQA: {} query heads, {} KV heads, head dim {}", config.num_attention_heads,
+                               config.num_key_value_heads, config.head_dim);
+  info.kv_bytes_per_token = size_t(2 * config.num_hidden_layers * kv_row) * sizeof(float);
+  info.kv_bytes_per_token_bf16 = info.kv_bytes_per_token / 2;
+  auto model = std::make_unique<DenseDecoder>(config, std::move(weights), std::move(info));
+  R1_RETURN_IF_ERROR(model->load());
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace r1

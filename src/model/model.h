@@ -1,0 +1,57 @@
+// The interface every architecture implements, and load_model(), which picks the architecture from config.json
+// through the one list in model/registry.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "runtime/kv_cache.h"
+
+namespace r1 {
+
+// What `r1 info` reports and what front ends need to size things.
+struct ModelInfo {
+  std::string model_type;            // HF model_type, e.g. "qwen2"
+  std::string architecture;          // HF class name, e.g. "Qwen2ForCausalLM"
+  int64_t vocab_size = 0;            // logits per token
+  int64_t hidden_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t max_position_embeddings = 0;
+  int64_t n_params = 0;              // elements of every tensor in the checkpoint
+  DType dtype = DType::kF32;         // dtype of most weight bytes
+  size_t weight_bytes = 0;           // bytes of all weights as stored (memory-mapped)
+  std::string attention;             // e.g. "GQA: 12 query heads, 2 KV heads, head dim 128"
+  size_t kv_bytes_per_token = 0;     // cache bytes per token as this runtime stores it
+  size_t kv_bytes_per_token_bf16 = 0;  // the same cache in bf16, the usual figure to compare engines by
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  const ModelInfo& info() const { return info_; }
+
+  // A cache for one sequence of at most `capacity` tokens.
+  virtual std::unique_ptr<KvCache> new_cache(int64_t capacity) const = 0;
+
+  // Runs `tokens` at the positions after those `cache` holds, and appends them to it. Writes the logits of the last
+  // token to logits[vocab_size], or of every token to logits[T, vocab_size] when all_logits. Errors (a token id
+  // outside the vocabulary, a full cache) leave the cache unchanged.
+  virtual Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) = 0;
+
+ protected:
+  ModelInfo info_;
+};
+
+// Loads a Hugging Face folder (config.json + safetensors). Unknown model_type or architectures is an error listing
+// the supported ones; tensors are validated against the config.
+Result<std::unique_ptr<Model>> load_model(const std::string& dir);
+
+// The supported HF model_type names, for error messages and `r1 --help`.
+std::vector<std::string> supported_model_types();
+
+}  // namespace r1
