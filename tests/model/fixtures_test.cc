@@ -52,7 +52,8 @@ TEST_P(FixtureTest, LogitsMatchTransformersAtEveryPosition) {
 TEST_P(FixtureTest, PrefillEqualsOneTokenSteps) {
   auto model = load_model(kDir + GetParam());
   ASSERT_TRUE(model.is_ok()) << model.message();
-  const std::vector<int32_t> ids = expected(GetParam())["sequences"][1]["ids"];
+  const auto e = expected(GetParam());
+  const std::vector<int32_t> ids = e["sequences"][1]["ids"];
   const size_t V = size_t((*model)->info().vocab_size);
   auto a = (*model)->new_cache(64), b = (*model)->new_cache(64);
   std::vector<float> all(ids.size() * V), step(V);
@@ -68,7 +69,8 @@ TEST_P(FixtureTest, PrefillEqualsOneTokenSteps) {
 TEST_P(FixtureTest, GreedyContinuationMatches) {
   auto model = load_model(kDir + GetParam());
   ASSERT_TRUE(model.is_ok()) << model.message();
-  for (const auto& g : expected(GetParam())["greedy"]) {
+  const auto e = expected(GetParam());  // kept alive: the loop walks into it
+  for (const auto& g : e["greedy"]) {
     const std::vector<int32_t> prompt = g["prompt_ids"], want = g["output_ids"];
     auto cache = (*model)->new_cache(128);
     GenerateParams params;

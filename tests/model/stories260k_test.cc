@@ -26,7 +26,7 @@ TEST(Stories260K, GreedyStoryMatchesLlama2c) {
 
   auto cache = (*model)->new_cache(512);
   GenerateParams params;
-  params.max_tokens = 255;  // llama2.c's default of 256 steps, counting BOS
+  params.max_tokens = 256;  // llama2.c's default of 256 steps: one token sampled at each position
   params.sampling.greedy = true;
   params.stop_ids = {1};  // llama2.c ends a story at BOS
   const int32_t bos[1] = {1};

@@ -85,14 +85,14 @@ TEST(Sampler, TopKTopPMinP) {
 }
 
 TEST(Sampler, TopPOverALargeVocabulary) {
-  // 5000 equally likely tokens: top_p 0.5001 keeps the first 2501 (ties broken by id), beyond the first sorted
+  // 2000 equally likely tokens: top_p 0.5001 keeps the first 1001 (ties broken by id), beyond the first sorted
   // prefix of 64.
-  std::vector<float> l(5000, 0.0f);
+  std::vector<float> l(2000, 0.0f);
   auto p = plain(7);
   p.top_p = 0.5001f;
   const auto h = histogram(p, l, 3000);
-  for (const auto& [id, _] : h) EXPECT_LE(id, 2500);
-  EXPECT_GT(h.size(), 1500u);  // about 2501 * (1 - e^-1.2) distinct ids expected
+  for (const auto& [id, _] : h) EXPECT_LE(id, 1000);
+  EXPECT_GT(h.size(), 800u);  // about 1001 * (1 - e^-3) distinct ids expected
 }
 
 TEST(Sampler, SeedReproducesAndDiffers) {

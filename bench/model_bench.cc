@@ -1,0 +1,58 @@
+// End-to-end decode and prefill speed of a model folder: R1_BENCH_MODEL=DIR build/r1_bench --benchmark_filter=Model
+// (default: the bundled stories260K). Reports tokens/s and the weight bytes streamed per second, to set against
+// BM_ReadBandwidth.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "model/model.h"
+
+namespace r1 {
+namespace {
+
+std::unique_ptr<Model>& bench_model() {
+  static std::unique_ptr<Model> model = [] {
+    const char* dir = std::getenv("R1_BENCH_MODEL");
+    auto m = load_model(dir ? dir : std::string(R1_SOURCE_DIR) + "/models/stories260K");
+    if (!m) {
+      fprintf(stderr, "%s\n", m.message().c_str());
+      std::exit(1);
+    }
+    return std::move(*m);
+  }();
+  return model;
+}
+
+void BM_ModelDecode(benchmark::State& state) {
+  Model& m = *bench_model();
+  auto cache = m.new_cache(state.max_iterations + 64);
+  std::vector<float> logits(size_t(m.info().vocab_size));
+  int32_t tok = 1;
+  for (auto _ : state) {
+    if (cache->size() + 1 >= cache->capacity()) cache->truncate(0);
+    (void)m.forward(std::span(&tok, 1), *cache, logits.data(), false);
+    tok = int32_t((tok * 31 + 7) % m.info().vocab_size);
+  }
+  state.counters["tokens/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(m.info().weight_bytes));
+}
+BENCHMARK(BM_ModelDecode)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ModelPrefill(benchmark::State& state) {
+  Model& m = *bench_model();
+  const int64_t T = state.range(0);
+  auto cache = m.new_cache(T);
+  std::vector<int32_t> ids(static_cast<size_t>(T));
+  for (int64_t i = 0; i < T; ++i) ids[size_t(i)] = int32_t((i * 31 + 7) % m.info().vocab_size);
+  std::vector<float> logits(size_t(m.info().vocab_size));
+  for (auto _ : state) {
+    cache->truncate(0);
+    (void)m.forward(ids, *cache, logits.data(), false);
+  }
+  state.counters["tokens/s"] = benchmark::Counter(double(state.iterations() * T), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ModelPrefill)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace r1

@@ -1,0 +1,72 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace r1::cli {
+
+namespace fs = std::filesystem;
+
+std::string default_model_dir() {
+  const char* kName = "models/stories260K";
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+      if (fs::exists(p / kName / "config.json")) return (p / kName).string();
+  return (fs::path(R1_SOURCE_DIR) / kName).string();
+}
+
+Result<LoadedModel> load(const std::string& dir_arg) {
+  LoadedModel m;
+  m.dir = dir_arg.empty() ? default_model_dir() : dir_arg;
+  R1_ASSIGN_OR_RETURN(m.model, load_model(m.dir));
+  R1_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::load_dir(m.dir));
+  R1_ASSIGN_OR_RETURN(m.generation, GenerationConfig::load_dir(m.dir));
+  return m;
+}
+
+void SamplingFlags::add_to(CLI::App& app) {
+  app.add_option("--temperature", temperature, "Sampling temperature (0 = greedy); default from generation_config.json");
+  app.add_option("--top-p", top_p, "Nucleus sampling mass");
+  app.add_option("--top-k", top_k, "Keep only the k most likely tokens (0 = off)");
+  app.add_option("--min-p", min_p, "Drop tokens below min-p times the most likely one");
+  app.add_option("--repeat-penalty", repetition_penalty, "Repetition penalty over prompt and output (1 = off)");
+  app.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty");
+  app.add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty");
+  app.add_option("--seed", seed, "Random seed; the same seed gives the same output");
+  app.add_flag("--greedy", greedy, "Always take the most likely token");
+}
+
+SamplingParams SamplingFlags::resolve(const GenerationConfig& g) const {
+  SamplingParams p;
+  // A generation_config with do_sample false means greedy in transformers; otherwise its values are defaults.
+  const bool config_greedy = g.do_sample.has_value() && !*g.do_sample;
+  p.temperature = temperature.value_or(config_greedy ? 0.0f : g.temperature.value_or(0.8f));
+  p.top_p = top_p.value_or(g.top_p.value_or(0.95f));
+  p.top_k = top_k.value_or(g.top_k.value_or(0));
+  p.min_p = min_p.value_or(0.0f);
+  p.repetition_penalty = repetition_penalty.value_or(g.repetition_penalty.value_or(1.0f));
+  p.presence_penalty = presence_penalty;
+  p.frequency_penalty = frequency_penalty;
+  p.seed = seed;
+  p.greedy = greedy;
+  return p;
+}
+
+std::vector<int32_t> stop_ids(const LoadedModel& m) {
+  std::vector<int32_t> ids = m.generation.eos_token_ids;
+  if (auto eos = m.tokenizer->eos_id(); eos && std::find(ids.begin(), ids.end(), *eos) == ids.end())
+    ids.push_back(*eos);
+  return ids;
+}
+
+void print_speed(int64_t prefill_tokens, double prefill_tps, int64_t decode_tokens, double decode_tps) {
+  std::fflush(stdout);  // the streamed text first, then the figures
+  fmt::print(stderr, "prefill: {} tokens, {:.1f} tokens/s | decode: {} tokens, {:.1f} tokens/s\n", prefill_tokens,
+             prefill_tps, decode_tokens, decode_tps);
+}
+
+}  // namespace r1::cli

@@ -1,0 +1,61 @@
+// What every subcommand shares: locating and loading a model folder, and sampling flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io/hf_config.h"
+#include "model/model.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace r1::cli {
+
+// The bundled default model: models/stories260K beside the binary's build tree or the source tree.
+std::string default_model_dir();
+
+struct LoadedModel {
+  std::string dir;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  GenerationConfig generation;  // generation_config.json defaults
+};
+
+// Loads weights, tokenizer and generation defaults from `dir` (empty: the default model).
+Result<LoadedModel> load(const std::string& dir);
+
+// The sampling flags of `run` and `chat`; unset flags fall back to generation_config.json, then to r1's defaults.
+struct SamplingFlags {
+  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int> top_k;
+  float presence_penalty = 0.0f, frequency_penalty = 0.0f;
+  std::optional<uint64_t> seed;
+  bool greedy = false;
+
+  void add_to(CLI::App& app);
+  SamplingParams resolve(const GenerationConfig& g) const;
+};
+
+// End-of-sequence ids: generation_config's eos_token_id list plus the tokenizer's EOS.
+std::vector<int32_t> stop_ids(const LoadedModel& m);
+
+// Dims text on a terminal (reasoning), plain otherwise.
+struct Style {
+  bool tty;
+  const char* dim() const { return tty ? "\x1b[2m" : ""; }
+  const char* reset() const { return tty ? "\x1b[0m" : ""; }
+};
+
+void print_speed(int64_t prefill_tokens, double prefill_tps, int64_t decode_tokens, double decode_tps);
+
+// Each subcommand registers its flags, and main runs the one that was parsed.
+CLI::App* add_run_command(CLI::App& app);
+CLI::App* add_chat_command(CLI::App& app);
+CLI::App* add_info_command(CLI::App& app);
+int cmd_run();
+int cmd_chat();
+int cmd_info();
+
+}  // namespace r1::cli

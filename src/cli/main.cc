@@ -1,0 +1,27 @@
+// r1: run, serve and train DeepSeek-R1-family models. Subcommands only parse flags and call the engine.
+#include <CLI/CLI.hpp>
+
+#include "cli/common.h"
+#include "core/thread_pool.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"r1: run DeepSeek-R1-family reasoning models on a CPU"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags such as --threads may follow the subcommand
+  int threads = 0;
+  app.add_option("-t,--threads", threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
+  struct Command {
+    CLI::App* app;
+    int (*run)();
+  };
+  const Command commands[] = {
+      {r1::cli::add_run_command(app), r1::cli::cmd_run},
+      {r1::cli::add_chat_command(app), r1::cli::cmd_chat},
+      {r1::cli::add_info_command(app), r1::cli::cmd_info},
+  };
+  CLI11_PARSE(app, argc, argv);
+  r1::ThreadPool::set_global_threads(threads);
+  for (const Command& c : commands)
+    if (c.app->parsed()) return c.run();
+  return 1;
+}

@@ -1,0 +1,98 @@
+// Text <-> token ids for the models r1 runs, following Hugging Face `tokenizers` semantics for two BPE
+// flavours:
+//  * byte-level BPE (GPT-2 style: Qwen2 / R1-Distill-Qwen, DeepSeek-V3 / R1), and
+//  * SentencePiece-style BPE with byte fallback (Llama-2 style tokenizer.json, e.g. stories260K).
+// A tokenizer is loaded once from a Hugging Face folder and is then immutable and safe to share between
+// threads (encode's word cache is internally locked), apart from set_chat_template.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace r1 {
+
+// Pre-tokenizer presets for folders that only have vocab.json + merges.txt (the regex splits of the model's
+// own tokenizer.json, as llama.cpp's `tokenizer.ggml.pre` names them).
+enum class PreTokenizerKind { kQwen2, kDeepSeekV3, kDeepSeekLlm, kDeepSeekCoder, kLlamaBpe, kGpt2 };
+
+// "qwen2", "deepseek-v3", "deepseek-llm", "deepseek-coder", "llama-bpe", "gpt2".
+std::string_view pre_tokenizer_kind_name(PreTokenizerKind kind);
+std::optional<PreTokenizerKind> pre_tokenizer_kind_from_name(std::string_view name);
+
+struct TokenizerLoadOptions {
+  // Preset for a folder without tokenizer.json. Default: qwen2 when tokenizer_config.json's tokenizer_class
+  // is Qwen2Tokenizer(Fast), else gpt2. Ignored when tokenizer.json exists (it describes its own
+  // pre-tokenizer).
+  std::optional<PreTokenizerKind> pre_tokenizer;
+};
+
+class Tokenizer {
+ public:
+  // A folder with tokenizer.json, or vocab.json + merges.txt (merges with or without a leading "#version"
+  // line), plus optional tokenizer_config.json (added_tokens_decoder, bos_token/eos_token,
+  // add_bos_token/add_eos_token, chat_template), special_tokens_map.json, added_tokens.json and
+  // chat_template.jinja.
+  static Result<std::unique_ptr<Tokenizer>> load_dir(const std::string& dir,
+                                                     const TokenizerLoadOptions& options = {});
+  ~Tokenizer();
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
+
+  // Added/special tokens written in `text` are matched first (leftmost-longest) and never split. With
+  // add_special, BOS (and EOS) are added when the tokenizer is configured to add them.
+  std::vector<int32_t> encode(std::string_view text, bool add_special = false) const;
+  // Unknown ids are skipped; bytes that do not form UTF-8 become U+FFFD (see utf8.h).
+  std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;
+
+  int32_t vocab_size() const;  // 1 + highest id (base vocab + added tokens)
+  std::optional<int32_t> bos_id() const;
+  std::optional<int32_t> eos_id() const;
+  bool add_bos() const;
+  const std::string& bos_token() const;                           // "" when none
+  const std::string& eos_token() const;                           // "" when none
+  std::optional<int32_t> token_id(std::string_view token) const;  // exact token string (added or vocab) -> id
+  std::string_view token_text(int32_t id) const;                  // inverse of token_id; "" for unknown ids
+  bool is_special(int32_t id) const;
+  const std::string& chat_template() const;  // "" when none
+  // Replaces the chat template (a --chat-template override, or a template shipped as a separate file).
+  void set_chat_template(std::string chat_template);
+
+  class Impl;  // opaque: defined in tokenizer.cc
+
+ private:
+  explicit Tokenizer(std::unique_ptr<Impl> impl);
+  friend class StreamDecoder;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Incremental detokenizer for streaming generated ids. push() returns only complete UTF-8 characters: a
+// character split across tokens is held back until its last byte arrives. Bytes that can never become valid
+// UTF-8 are emitted as U+FFFD as soon as that is certain (one per maximal ill-formed subpart); flush() turns
+// a still-incomplete tail into U+FFFD. The concatenation of all push() results and flush() equals decode(all
+// ids, skip_special). The tokenizer must outlive the decoder; use one decoder per stream.
+//
+// HF's ByteFallback decoder turns a whole run of <0xNN> tokens into U+FFFDs when the run is not valid UTF-8
+// (it must see the end of the run first, so it cannot stream); here decode and StreamDecoder replace only the
+// ill-formed bytes, so the two differ only on output that is not valid UTF-8 anyway.
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
+  std::string push(int32_t id);
+  std::string flush();
+
+ private:
+  const Tokenizer& tokenizer_;
+  bool skip_special_;
+  bool at_start_ = true;  // only spaces so far: the decoder's leading-space strip still applies
+  int stripped_ = 0;      // leading spaces stripped so far
+  std::string pending_;   // bytes of an incomplete UTF-8 character
+};
+
+}  // namespace r1

@@ -1,0 +1,117 @@
+// The r1 binary as a user runs it: flags, exit codes, JSON output, stdin-driven chat.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Outcome r1(const std::string& args, const std::string& stdin_text = "") {
+  std::string cmd = std::string(R1_BINARY) + " " + args + " 2>&1";
+  if (!stdin_text.empty()) cmd = "printf '%s' '" + stdin_text + "' | " + cmd;
+  else cmd += " < /dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+// The JSON object `r1 run --json` printed on its own line (stderr's speed line may come before or after it).
+nlohmann::json json_of(const Outcome& r) {
+  const size_t begin = r.out.find("\n{") == std::string::npos ? 0 : r.out.find("\n{") + 1;
+  if (r.out.compare(begin, 1, "{") != 0) return nullptr;
+  return nlohmann::json::parse(r.out.substr(begin, r.out.find('\n', begin) - begin));
+}
+
+const std::string kFixtures = std::string(R1_FIXTURES_DIR) + "/models/";
+
+TEST(Cli, RunDefaultModelGreedyJson) {
+  // No -m: the bundled stories260K; an empty prompt starts from BOS alone.
+  const Outcome r = r1("run --greedy -n 20 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = json_of(r);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["prompt_ids"], nlohmann::json::array({1}));
+  EXPECT_EQ(j["ids"], nlohmann::json({403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+                                      401, 396, 267, 337}));
+  EXPECT_EQ(j["text"].get<std::string>().substr(0, 26), "Once upon a time, there wa");
+  EXPECT_EQ(j["reasoning"], "");
+  EXPECT_EQ(j["finish_reason"], "length");
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0);
+  EXPECT_NE(r.out.find("decode: 20 tokens"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunWithSeedIsReproducible) {
+  const Outcome a = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
+  const Outcome b = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
+  const Outcome c = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 8 --json");
+  ASSERT_EQ(a.status, 0) << a.out;
+  EXPECT_EQ(json_of(a)["ids"], json_of(b)["ids"]);
+  EXPECT_NE(json_of(a)["ids"], json_of(c)["ids"]);
+}
+
+TEST(Cli, PromptIdsAndChatTemplate) {
+  const Outcome r = r1("run -m " + kFixtures + "qwen2_gqa4 --prompt-ids 508,506,100,507 --greedy -n 5 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(json_of(r)["prompt_ids"], nlohmann::json({508, 506, 100, 507}));
+  EXPECT_EQ(json_of(r)["ids"].size(), 5u);
+  // -p on a model with a chat template wraps the text in it: BOS <｜User｜> ... <｜Assistant｜><think>\n.
+  const Outcome t = r1("run -m " + kFixtures + "qwen2_gqa4 -p 'hi' --greedy -n 3 --json");
+  ASSERT_EQ(t.status, 0) << t.out;
+  const auto ids = json_of(t)["prompt_ids"];
+  EXPECT_EQ(ids[0], 508);
+  EXPECT_EQ(ids[1], 506);
+}
+
+TEST(Cli, ChatReadsTurnsFromStdin) {
+  const Outcome r = r1("chat -m " + kFixtures + "qwen2_gqa4 --greedy -n 8", "hello\nhow are you\n/exit\n");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // Two answers, each followed by a speed line.
+  size_t n = 0;
+  for (size_t p = r.out.find("decode:"); p != std::string::npos; p = r.out.find("decode:", p + 1)) ++n;
+  EXPECT_EQ(n, 2u) << r.out;
+}
+
+TEST(Cli, ChatNeedsATemplate) {
+  const Outcome r = r1("chat", "hello\n");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("no chat template"), std::string::npos) << r.out;
+}
+
+TEST(Cli, Info) {
+  const Outcome r = r1("info -m " + kFixtures + "qwen2_gqa4");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("qwen2 (Qwen2ForCausalLM)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GQA: 8 query heads, 2 KV heads, head dim 16"), std::string::npos) << r.out;
+  // 2 layers x (K + V) x 2 KV heads x 16 dims x 2 bytes = 256 B per token in bf16.
+  EXPECT_NE(r.out.find("KV cache / token: 256 B bf16"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ErrorsAreMessagesNotCrashes) {
+  Outcome r = r1("run -m /nonexistent -p hi");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("error: /nonexistent: not a model folder"), std::string::npos) << r.out;
+  r = r1("run --prompt-ids 1,x");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("not a token id"), std::string::npos) << r.out;
+  r = r1("run --prompt-ids 1,99999");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("outside the vocabulary"), std::string::npos) << r.out;
+  r = r1("run --top-p 0");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("top_p"), std::string::npos) << r.out;
+  r = r1("frobnicate");
+  EXPECT_NE(r.status, 0);
+}
+
+}  // namespace
