@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace r1 {
 
@@ -14,6 +15,7 @@ size_t dtype_size(DType t) {
     case DType::kI64: return 8;
     case DType::kU8: return 1;
     case DType::kI8: return 1;
+    case DType::kF8E4M3: return 1;
   }
   return 0;
 }
@@ -27,12 +29,14 @@ std::string_view dtype_name(DType t) {
     case DType::kI64: return "I64";
     case DType::kU8: return "U8";
     case DType::kI8: return "I8";
+    case DType::kF8E4M3: return "F8_E4M3";
   }
   return "?";
 }
 
 std::optional<DType> dtype_from_name(std::string_view name) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kI32, DType::kI64, DType::kU8, DType::kI8})
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kI32, DType::kI64, DType::kU8, DType::kI8,
+                  DType::kF8E4M3})
     if (dtype_name(t) == name) return t;
   return std::nullopt;
 }
@@ -49,6 +53,14 @@ float f16_to_f32(uint16_t h) {
   if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);  // inf / nan
   else bits = sign | ((exp + 112) << 23) | (mant << 13);
   return std::bit_cast<float>(bits);
+}
+
+float fp8_e4m3_to_f32(uint8_t v) {
+  const float sign = (v & 0x80) ? -1.0f : 1.0f;
+  const int exp = (v >> 3) & 0xf, mant = v & 0x7;
+  if (exp == 0xf && mant == 0x7) return std::numeric_limits<float>::quiet_NaN();
+  if (exp == 0) return sign * std::ldexp(float(mant), -9);  // subnormal: mant/8 * 2^-6
+  return sign * std::ldexp(1.0f + float(mant) / 8.0f, exp - 7);
 }
 
 uint16_t f32_to_f16(float f) {

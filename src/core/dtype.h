@@ -9,7 +9,7 @@
 
 namespace r1 {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8, kI8 };
+enum class DType : uint8_t { kF32, kF16, kBF16, kI32, kI64, kU8, kI8, kF8E4M3 };
 
 size_t dtype_size(DType t);
 std::string_view dtype_name(DType t);  // safetensors spelling: "F32", "BF16", ...
@@ -32,6 +32,8 @@ inline uint16_t f32_to_bf16(float f) {
 }
 
 float f16_to_f32(uint16_t h);
+// float8_e4m3fn (DeepSeek's FP8 weights): 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, 0x7f/0xff NaN.
+float fp8_e4m3_to_f32(uint8_t v);
 uint16_t f32_to_f16(float f);
 
 }  // namespace r1

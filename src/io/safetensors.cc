@@ -15,7 +15,7 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the format's own limit
 
 // Reads one entry of the header into `t`, checking everything that can be checked without the other entries.
-Status parse_entry(const std::string& name, const json& e, uint64_t data_size, Tensor* t, uint64_t* begin,
+Status parse_entry(const json& e, uint64_t data_size, Tensor* t, uint64_t* begin,
                    uint64_t* end) {
   if (!e.is_object()) return Status::error("entry is not an object");
   auto dt = e.find("dtype");
@@ -82,7 +82,7 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
     if (it.key() == "__metadata__") continue;
     Tensor t;
     uint64_t begin = 0, end = 0;
-    Status s = parse_entry(it.key(), it.value(), data_size, &t, &begin, &end);
+    Status s = parse_entry(it.value(), data_size, &t, &begin, &end);
     if (!s) return Status::errorf("{}: tensor '{}': {}", path, it.key(), s.message());
     const uint8_t* p = file->data() + data_start + begin;
     if (reinterpret_cast<uintptr_t>(p) % dtype_size(t.dtype) != 0) {
@@ -143,12 +143,15 @@ Result<WeightStore> WeightStore::open_dir(const std::string& dir) {
   return ws;
 }
 
-Result<Tensor> WeightStore::get(const std::string& name, std::vector<int64_t> shape) {
+Result<Tensor> WeightStore::get(const std::string& name, std::vector<int64_t> shape, bool allow_fp8) {
   auto it = where_.find(name);
   if (it == where_.end()) return Status::errorf("missing tensor '{}'", name);
   const auto& [file, t] = it->second;
   const std::string& path = files_[file].path();
-  if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16)
+  if (t.dtype == DType::kF8E4M3 && !allow_fp8)
+    return Status::errorf("{}: tensor '{}' is F8_E4M3, which is only supported for Linear weights with a "
+                          "'weight_scale_inv'", path, name);
+  if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16 && t.dtype != DType::kF8E4M3)
     return Status::errorf("{}: tensor '{}' has dtype {}, expected F32, F16 or BF16", path, name, dtype_name(t.dtype));
   bool same = t.rank == int(shape.size());
   for (int i = 0; same && i < t.rank; ++i) same = t.shape[i] == shape[i];
@@ -160,6 +163,26 @@ Result<Tensor> WeightStore::get(const std::string& name, std::vector<int64_t> sh
                           want.shape_string());
   }
   used_.insert(name);
+  return t;
+}
+
+std::map<std::string, Tensor> WeightStore::take_prefix(const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (auto it = where_.lower_bound(prefix); it != where_.end() && it->first.starts_with(prefix); ++it) {
+    out[it->first] = it->second.second;
+    used_.insert(it->first);
+  }
+  return out;
+}
+
+Tensor WeightStore::adopt(std::vector<float> data, std::vector<int64_t> shape) {
+  auto buf = std::make_shared<std::vector<float>>(std::move(data));
+  owned_.push_back(buf);
+  Tensor t;
+  t.dtype = DType::kF32;
+  t.rank = int(shape.size());
+  for (int i = 0; i < t.rank; ++i) t.shape[i] = shape[size_t(i)];
+  t.data = buf->data();
   return t;
 }
 

@@ -38,8 +38,13 @@ class WeightStore {
   static Result<WeightStore> open_dir(const std::string& dir);
 
   bool has(const std::string& name) const { return where_.count(name) != 0; }
-  // The tensor `name`, which must have exactly `shape` and a floating dtype (F32, F16, BF16).
-  Result<Tensor> get(const std::string& name, std::vector<int64_t> shape);
+  // The tensor `name`, which must have exactly `shape` and a floating dtype (F32, F16, BF16; F8_E4M3 too when
+  // allow_fp8, for loaders that dequantise it).
+  Result<Tensor> get(const std::string& name, std::vector<int64_t> shape, bool allow_fp8 = false);
+  // Every tensor whose name starts with `prefix`, marked used (layers kept but not run, such as DeepSeek-V3's MTP).
+  std::map<std::string, Tensor> take_prefix(const std::string& prefix);
+  // Keeps `data` alive as long as the store and returns a view of it: weights derived at load time.
+  Tensor adopt(std::vector<float> data, std::vector<int64_t> shape);
   std::vector<std::string> unused() const;
   std::vector<std::string> names() const;
   // Total bytes of all tensors, and the dtype most of the bytes are in (what `r1 info` reports).
@@ -51,6 +56,7 @@ class WeightStore {
   std::vector<SafetensorsFile> files_;
   std::map<std::string, std::pair<size_t, Tensor>> where_;  // name -> (file index, tensor)
   std::set<std::string> used_;
+  std::vector<std::shared_ptr<std::vector<float>>> owned_;  // adopt()ed buffers
 };
 
 }  // namespace r1

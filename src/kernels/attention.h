@@ -19,4 +19,15 @@ struct GqaShape {
 void gqa_attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t start,
                    const GqaShape& shape, float scale, ThreadPool& pool);
 
+// Multi-head latent attention in the absorbed form (DeepSeek-V2/V3): every head attends over the shared latent
+// cache. R kv_lora_rank, Dr rope dims. q_lat [T, H, R] (q_nope folded through W_UK), q_pe [T, H, Dr];
+// c_kv [>= start+T, R], k_pe [>= start+T, Dr]; out_lat [T, H, R] = softmax((q_lat·c_kv + q_pe·k_pe) * scale) · c_kv.
+struct MlaShape {
+  int64_t n_heads;        // H
+  int64_t kv_lora_rank;   // R
+  int64_t rope_head_dim;  // Dr
+};
+void mla_attention(const float* q_lat, const float* q_pe, const float* c_kv, const float* k_pe, float* out_lat,
+                   int64_t T, int64_t start, const MlaShape& shape, float scale, ThreadPool& pool);
+
 }  // namespace r1::kernels

@@ -3,7 +3,7 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_llama(const HfConfig& config, WeightStore weights, ModelInfo info) {
+Result<std::unique_ptr<Model>> make_llama(const HfConfig& config, WeightStore weights, ModelInfo info, const LoadOptions&) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, DenseConfig::from(config));
   R1_ASSIGN_OR_RETURN(c.attention_bias, config.get_bool("attention_bias", false));
   R1_ASSIGN_OR_RETURN(bool mlp_bias, config.get_bool("mlp_bias", false));

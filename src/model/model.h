@@ -47,9 +47,15 @@ class Model {
   ModelInfo info_;
 };
 
+struct LoadOptions {
+  // Multi-head latent attention in its naive form (decompressed K/V per head) instead of the absorbed one; for
+  // checking one against the other.
+  bool mla_naive = false;
+};
+
 // Loads a Hugging Face folder (config.json + safetensors). Unknown model_type or architectures is an error listing
 // the supported ones; tensors are validated against the config.
-Result<std::unique_ptr<Model>> load_model(const std::string& dir);
+Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options = {});
 
 // The supported HF model_type names, for error messages and `r1 --help`.
 std::vector<std::string> supported_model_types();

@@ -4,7 +4,7 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_qwen2(const HfConfig& config, WeightStore weights, ModelInfo info) {
+Result<std::unique_ptr<Model>> make_qwen2(const HfConfig& config, WeightStore weights, ModelInfo info, const LoadOptions&) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, DenseConfig::from(config));
   c.attention_bias = true;
   // Sliding-window attention is off in every released R1-Distill/Qwen2.5 config; refuse rather than silently

@@ -8,21 +8,26 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_qwen2(const HfConfig&, WeightStore, ModelInfo);
-Result<std::unique_ptr<Model>> make_llama(const HfConfig&, WeightStore, ModelInfo);
+using Factory = Result<std::unique_ptr<Model>> (*)(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+Result<std::unique_ptr<Model>> make_qwen2(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+Result<std::unique_ptr<Model>> make_llama(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+Result<std::unique_ptr<Model>> make_deepseek_v2(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+Result<std::unique_ptr<Model>> make_deepseek_v3(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
 
 namespace {
 
 struct Architecture {
   const char* model_type;                 // config.json "model_type"
   std::vector<const char*> class_names;  // config.json "architectures" values it accepts
-  Result<std::unique_ptr<Model>> (*make)(const HfConfig&, WeightStore, ModelInfo);
+  Factory make;
 };
 
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> kList = {
       {"qwen2", {"Qwen2ForCausalLM"}, make_qwen2},
       {"llama", {"LlamaForCausalLM"}, make_llama},
+      {"deepseek_v2", {"DeepseekV2ForCausalLM"}, make_deepseek_v2},
+      {"deepseek_v3", {"DeepseekV3ForCausalLM"}, make_deepseek_v3},
   };
   return kList;
 }
@@ -44,7 +49,7 @@ std::vector<std::string> supported_model_types() {
   return out;
 }
 
-Result<std::unique_ptr<Model>> load_model(const std::string& dir) {
+Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) return Status::errorf("{}: not a model folder", dir);
   const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -70,7 +75,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& dir) {
   info.n_params = weights.total_elements();
   info.dtype = weights.main_dtype();
   info.weight_bytes = weights.total_bytes();
-  auto model = it->make(config, std::move(weights), std::move(info));
+  auto model = it->make(config, std::move(weights), std::move(info), options);
   if (!model) return model.status().with_context(dir);
   return model;
 }

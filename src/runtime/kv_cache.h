@@ -40,4 +40,19 @@ class GqaKvCache final : public KvCache {
   std::vector<std::unique_ptr<float[]>> v_;
 };
 
+// Multi-head latent attention cache (DeepSeek-V2/V3): per layer only the normalised latent c_kv
+// [capacity, kv_lora_rank] and the shared rope key k_pe [capacity, qk_rope_head_dim], in f32.
+class MlaKvCache final : public KvCache {
+ public:
+  MlaKvCache(int64_t n_layers, int64_t capacity, int64_t kv_lora_rank, int64_t rope_head_dim);
+  float* c_kv(int64_t layer) { return c_kv_[size_t(layer)].get(); }
+  float* k_pe(int64_t layer) { return k_pe_[size_t(layer)].get(); }
+  size_t bytes_per_token() const override { return size_t(n_layers_ * (rank_ + rope_)) * sizeof(float); }
+
+ private:
+  int64_t n_layers_, rank_, rope_;
+  std::vector<std::unique_ptr<float[]>> c_kv_;  // [n_layers] of [capacity, kv_lora_rank]
+  std::vector<std::unique_ptr<float[]>> k_pe_;  // [n_layers] of [capacity, qk_rope_head_dim]
+};
+
 }  // namespace r1

@@ -46,3 +46,20 @@ TEST(DType, Names) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+TEST(DType, Fp8E4M3KnownValues) {
+  EXPECT_EQ(fp8_e4m3_to_f32(0x38), 1.0f);     // exponent 7 (bias 7), mantissa 0
+  EXPECT_EQ(fp8_e4m3_to_f32(0x7e), 448.0f);   // the largest finite value
+  EXPECT_EQ(fp8_e4m3_to_f32(0xfe), -448.0f);
+  EXPECT_EQ(fp8_e4m3_to_f32(0x01), std::ldexp(1.0f, -9));  // smallest subnormal
+  EXPECT_EQ(fp8_e4m3_to_f32(0x3c), 1.5f);
+  EXPECT_TRUE(std::isnan(fp8_e4m3_to_f32(0x7f)));
+  EXPECT_EQ(fp8_e4m3_to_f32(0x80), 0.0f);
+  EXPECT_EQ(dtype_from_name("F8_E4M3"), DType::kF8E4M3);
+}
+
+}  // namespace
+}  // namespace r1

@@ -134,3 +134,31 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+TEST(Attention, MlaMatchesReference) {
+  ThreadPool pool(2);
+  struct Case {
+    int64_t T, start, H, R, Dr;
+  };
+  const Case cases[] = {{1, 0, 1, 8, 2}, {1, 7, 4, 32, 8}, {6, 0, 3, 17, 4}, {3, 5, 16, 64, 8}};
+  uint32_t seed = 500;
+  for (const Case& c : cases) {
+    const int64_t S = c.start + c.T;
+    const auto q_lat = test::random_floats(size_t(c.T * c.H * c.R), seed++);
+    const auto q_pe = test::random_floats(size_t(c.T * c.H * c.Dr), seed++);
+    const auto c_kv = test::random_floats(size_t(S * c.R), seed++);
+    const auto k_pe = test::random_floats(size_t(S * c.Dr), seed++);
+    std::vector<float> got(q_lat.size()), want(q_lat.size());
+    kernels::mla_attention(q_lat.data(), q_pe.data(), c_kv.data(), k_pe.data(), got.data(), c.T, c.start,
+                           {.n_heads = c.H, .kv_lora_rank = c.R, .rope_head_dim = c.Dr}, 0.2f, pool);
+    kernels::reference::mla_attention(q_lat.data(), q_pe.data(), c_kv.data(), k_pe.data(), want.data(), c.T,
+                                      c.start, c.H, c.R, c.Dr, 0.2f);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f) << i;
+  }
+}
+
+}  // namespace
+}  // namespace r1

@@ -97,9 +97,11 @@ TEST(AddedVocab, LeftmostLongestAndStripOptions) {
     std::vector<AddedVocab::Segment> segs;
     v.split(text, segs);
     Pieces out;
-    for (const auto& s : segs)
-      out.push_back((s.id >= 0 ? "#" + std::to_string(s.id) + ":" : "") +
-                    text.substr(s.start, s.end - s.start));
+    for (const auto& s : segs) {
+      std::string piece;
+      if (s.id >= 0) piece.append("#").append(std::to_string(s.id)).append(":");
+      out.push_back(piece.append(text, s.start, s.end - s.start));
+    }
     return out;
   };
   EXPECT_EQ(split("x<a><b>y"), (Pieces{"x", "#2:<a><b>", "y"}));

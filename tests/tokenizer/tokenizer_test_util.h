@@ -38,7 +38,8 @@ inline const Tokenizer* shared_tokenizer(const std::string& rel, std::string* er
   static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
   static std::map<std::string, std::string> errors;
   std::lock_guard<std::mutex> lock(mu);
-  const std::string key = rel + (preset ? "#" + std::string(pre_tokenizer_kind_name(*preset)) : "");
+  std::string key = rel;
+  if (preset) key.append("#").append(pre_tokenizer_kind_name(*preset));
   if (!cache.count(key) && !errors.count(key)) {
     auto loaded = Tokenizer::load_dir(fixture(rel), TokenizerLoadOptions{.pre_tokenizer = preset});
     if (loaded) {

@@ -39,4 +39,27 @@ void gqa_attention(const float* q, const float* k, const float* v, float* out, i
     }
 }
 
+void mla_attention(const float* q_lat, const float* q_pe, const float* c_kv, const float* k_pe, float* out_lat,
+                   int64_t T, int64_t start, int64_t H, int64_t R, int64_t Dr, float scale) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t n = start + t + 1;
+      std::vector<double> p(static_cast<size_t>(n));
+      double mx = -INFINITY, sum = 0.0;
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0.0;
+        for (int64_t r = 0; r < R; ++r) s += double(q_lat[(t * H + h) * R + r]) * c_kv[j * R + r];
+        for (int64_t d = 0; d < Dr; ++d) s += double(q_pe[(t * H + h) * Dr + d]) * k_pe[j * Dr + d];
+        p[size_t(j)] = s * scale;
+        mx = std::max(mx, p[size_t(j)]);
+      }
+      for (auto& e : p) sum += (e = std::exp(e - mx));
+      for (int64_t r = 0; r < R; ++r) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < n; ++j) acc += p[size_t(j)] / sum * c_kv[j * R + r];
+        out_lat[(t * H + h) * R + r] = float(acc);
+      }
+    }
+}
+
 }  // namespace r1::kernels::reference

@@ -14,4 +14,9 @@ void matmul(const float* x, int64_t T, const Tensor& w, float* y);
 void gqa_attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t start,
                    int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale);
 
+// Same contract as kernels::mla_attention.
+void mla_attention(const float* q_lat, const float* q_pe, const float* c_kv, const float* k_pe, float* out_lat,
+                   int64_t T, int64_t start, int64_t n_heads, int64_t kv_lora_rank, int64_t rope_head_dim,
+                   float scale);
+
 }  // namespace r1::kernels::reference

@@ -12,10 +12,10 @@ namespace r1 {
 Result<GqaWeights> load_gqa(WeightStore& ws, const std::string& prefix, const GqaDims& d, bool bias) {
   GqaWeights w;
   const int64_t q_out = d.n_heads * d.head_dim, kv_out = d.n_kv_heads * d.head_dim;
-  R1_ASSIGN_OR_RETURN(w.q_proj, ws.get(prefix + ".q_proj.weight", {q_out, d.hidden_size}));
-  R1_ASSIGN_OR_RETURN(w.k_proj, ws.get(prefix + ".k_proj.weight", {kv_out, d.hidden_size}));
-  R1_ASSIGN_OR_RETURN(w.v_proj, ws.get(prefix + ".v_proj.weight", {kv_out, d.hidden_size}));
-  R1_ASSIGN_OR_RETURN(w.o_proj, ws.get(prefix + ".o_proj.weight", {d.hidden_size, q_out}));
+  R1_ASSIGN_OR_RETURN(w.q_proj, load_linear(ws, prefix + ".q_proj.weight", q_out, d.hidden_size));
+  R1_ASSIGN_OR_RETURN(w.k_proj, load_linear(ws, prefix + ".k_proj.weight", kv_out, d.hidden_size));
+  R1_ASSIGN_OR_RETURN(w.v_proj, load_linear(ws, prefix + ".v_proj.weight", kv_out, d.hidden_size));
+  R1_ASSIGN_OR_RETURN(w.o_proj, load_linear(ws, prefix + ".o_proj.weight", d.hidden_size, q_out));
   if (bias) {
     R1_ASSIGN_OR_RETURN(w.q_bias, load_vector(ws, prefix + ".q_proj.bias", q_out));
     R1_ASSIGN_OR_RETURN(w.k_bias, load_vector(ws, prefix + ".k_proj.bias", kv_out));

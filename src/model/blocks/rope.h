@@ -9,7 +9,7 @@
 
 namespace r1 {
 
-enum class RopeScalingType { kNone, kLinear, kLlama3 };
+enum class RopeScalingType { kNone, kLinear, kLlama3, kYarn };
 
 struct RopeConfig {
   double rope_theta = 10000.0;  // base of the frequencies
@@ -17,7 +17,11 @@ struct RopeConfig {
   double factor = 1.0;                             // rope_scaling.factor
   double low_freq_factor = 1.0;                    // llama3
   double high_freq_factor = 4.0;                   // llama3
-  int64_t original_max_position_embeddings = 0;    // llama3: context the base model was trained at
+  int64_t original_max_position_embeddings = 0;    // llama3, yarn: context the base model was trained at
+  double beta_fast = 32.0;                         // yarn: rotations per context below which dims extrapolate
+  double beta_slow = 1.0;                          // yarn: ... above which dims interpolate by `factor`
+  double mscale = 1.0;                             // yarn: magnitude scale of cos/sin (with mscale_all_dim)
+  double mscale_all_dim = 0.0;                     // yarn: DeepSeek's softmax-scale correction; 0 = none
 
   // Reads rope_theta and rope_scaling (keyed "rope_type" or the older "type"); an unknown type is an error.
   static Result<RopeConfig> from(const HfConfig& config);
@@ -26,7 +30,15 @@ struct RopeConfig {
 // inv_freq[rotary_dim / 2], computed in f32 the way transformers does so positions match to the last bit.
 std::vector<float> rope_inv_freq(const RopeConfig& config, int64_t rotary_dim);
 
-// cos/sin [T, rotary_dim / 2] for positions pos0 .. pos0+T-1.
-void rope_tables(const std::vector<float>& inv_freq, int64_t pos0, int64_t T, float* cos, float* sin);
+// Factor on cos and sin: yarn_get_mscale(factor, mscale) / yarn_get_mscale(factor, mscale_all_dim) for YaRN
+// (DeepSeek's implementation), 1 otherwise.
+float rope_cos_sin_scale(const RopeConfig& config);
+
+// The YaRN correction m^2 of DeepSeek's softmax scale, m = 0.1 * mscale_all_dim * ln(factor) + 1; 1 otherwise.
+float yarn_softmax_factor(const RopeConfig& config);
+
+// cos/sin [T, rotary_dim / 2] for positions pos0 .. pos0+T-1, both multiplied by `scale`.
+void rope_tables(const std::vector<float>& inv_freq, int64_t pos0, int64_t T, float* cos, float* sin,
+                 float scale = 1.0f);
 
 }  // namespace r1

@@ -2,14 +2,15 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "model/blocks/load.h"
 
 namespace r1 {
 
 Result<SwigluWeights> load_swiglu(WeightStore& ws, const std::string& prefix, int64_t hidden, int64_t intermediate) {
   SwigluWeights w;
-  R1_ASSIGN_OR_RETURN(w.gate_proj, ws.get(prefix + ".gate_proj.weight", {intermediate, hidden}));
-  R1_ASSIGN_OR_RETURN(w.up_proj, ws.get(prefix + ".up_proj.weight", {intermediate, hidden}));
-  R1_ASSIGN_OR_RETURN(w.down_proj, ws.get(prefix + ".down_proj.weight", {hidden, intermediate}));
+  R1_ASSIGN_OR_RETURN(w.gate_proj, load_linear(ws, prefix + ".gate_proj.weight", intermediate, hidden));
+  R1_ASSIGN_OR_RETURN(w.up_proj, load_linear(ws, prefix + ".up_proj.weight", intermediate, hidden));
+  R1_ASSIGN_OR_RETURN(w.down_proj, load_linear(ws, prefix + ".down_proj.weight", hidden, intermediate));
   return w;
 }
 

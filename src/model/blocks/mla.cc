@@ -1,0 +1,140 @@
+#include "model/blocks/mla.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/simd.h"
+#include "model/blocks/load.h"
+
+namespace r1 {
+
+Result<MlaWeights> load_mla(WeightStore& ws, const std::string& p, const MlaDims& d) {
+  MlaWeights w;
+  const int64_t q_out = d.n_heads * (d.qk_nope_head_dim + d.qk_rope_head_dim);
+  if (d.q_lora_rank > 0) {
+    R1_ASSIGN_OR_RETURN(w.q_a_proj, load_linear(ws, p + ".q_a_proj.weight", d.q_lora_rank, d.hidden_size));
+    R1_ASSIGN_OR_RETURN(w.q_a_layernorm, load_vector(ws, p + ".q_a_layernorm.weight", d.q_lora_rank));
+    R1_ASSIGN_OR_RETURN(w.q_b_proj, load_linear(ws, p + ".q_b_proj.weight", q_out, d.q_lora_rank));
+  } else {
+    R1_ASSIGN_OR_RETURN(w.q_proj, load_linear(ws, p + ".q_proj.weight", q_out, d.hidden_size));
+  }
+  R1_ASSIGN_OR_RETURN(w.kv_a_proj_with_mqa, load_linear(ws, p + ".kv_a_proj_with_mqa.weight",
+                                                        d.kv_lora_rank + d.qk_rope_head_dim, d.hidden_size));
+  R1_ASSIGN_OR_RETURN(w.kv_a_layernorm, load_vector(ws, p + ".kv_a_layernorm.weight", d.kv_lora_rank));
+  R1_ASSIGN_OR_RETURN(w.kv_b_proj, load_linear(ws, p + ".kv_b_proj.weight",
+                                               d.n_heads * (d.qk_nope_head_dim + d.v_head_dim), d.kv_lora_rank));
+  R1_ASSIGN_OR_RETURN(w.o_proj, load_linear(ws, p + ".o_proj.weight", d.hidden_size, d.n_heads * d.v_head_dim));
+  return w;
+}
+
+namespace {
+
+void grow(std::vector<float>& v, int64_t n) {
+  if (v.size() < size_t(n)) v.resize(size_t(n));
+}
+
+// q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]: each of the Dn rows of W_UK[h] weighted by one query element.
+void absorb_query(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, float* q_lat, ThreadPool& pool) {
+  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dq = Dn + d.qk_rope_head_dim, R = d.kv_lora_rank;
+  const int64_t per_head = Dn + d.v_head_dim;
+  pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<float> row;
+    grow(row, R);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t t = i / H, h = i % H;
+      float* out = q_lat + i * R;
+      std::memset(out, 0, sizeof(float) * size_t(R));
+      for (int64_t k = 0; k < Dn; ++k) {
+        kernels::to_f32(w.kv_b_proj.dtype, w.kv_b_proj.row(h * per_head + k), row.data(), size_t(R));
+        kernels::axpy(q[(t * H + h) * Dq + k], row.data(), out, size_t(R));
+      }
+    }
+  });
+}
+
+// att[t, h] = W_UV[h] o_lat[t, h].
+void expand_values(const MlaWeights& w, const MlaDims& d, const float* o_lat, int64_t T, float* att, ThreadPool& pool) {
+  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dv = d.v_head_dim, R = d.kv_lora_rank;
+  pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t h = i % H;
+      for (int64_t j = 0; j < Dv; ++j)
+        att[i * Dv + j] = kernels::dot_w(w.kv_b_proj.dtype, w.kv_b_proj.row(h * (Dn + Dv) + Dn + j), o_lat + i * R,
+                                         size_t(R));
+    }
+  });
+}
+
+// The textbook form: decompress K = [W_UK c_kv ; k_pe] and V = W_UV c_kv for every cached position and head.
+void naive_attention(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, int64_t start,
+                     MlaKvCache& cache, int64_t layer, MlaScratch& s, ThreadPool& pool) {
+  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim, Dv = d.v_head_dim;
+  const int64_t S = start + T, per_head = Dn + Dv;
+  grow(s.kv_full, S * H * per_head);
+  kernels::matmul(cache.c_kv(layer), S, w.kv_b_proj, s.kv_full.data(), pool);
+  const float* k_pe = cache.k_pe(layer);
+  pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
+    std::vector<float> p(static_cast<size_t>(S));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t t = i / H, h = i % H, n = start + t + 1;
+      const float* qh = q + i * (Dn + Dr);
+      for (int64_t j = 0; j < n; ++j) {
+        const float* kv = s.kv_full.data() + (j * H + h) * per_head;
+        p[size_t(j)] = (kernels::dot_f32(qh, kv, size_t(Dn)) + kernels::dot_f32(qh + Dn, k_pe + j * Dr, size_t(Dr))) *
+                       d.softmax_scale;
+      }
+      kernels::softmax(p.data(), n);
+      float* o = s.att.data() + i * Dv;
+      std::memset(o, 0, sizeof(float) * size_t(Dv));
+      for (int64_t j = 0; j < n; ++j) kernels::axpy(p[size_t(j)], s.kv_full.data() + (j * H + h) * per_head + Dn, o, size_t(Dv));
+    }
+  });
+}
+
+}  // namespace
+
+void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const float* x, int64_t T, MlaKvCache& cache,
+                 int64_t layer, const float* cos, const float* sin, MlaScratch& s, float* out, ThreadPool& pool) {
+  const int64_t H = d.n_heads, R = d.kv_lora_rank, Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim;
+  const int64_t Dq = Dn + Dr, start = cache.size(), half = Dr / 2;
+  grow(s.q, T * H * Dq), grow(s.kv, T * (R + Dr)), grow(s.att, T * H * d.v_head_dim);
+  // Queries, optionally through the low-rank q_a -> norm -> q_b path.
+  if (d.q_lora_rank > 0) {
+    grow(s.qa, T * d.q_lora_rank);
+    kernels::matmul(x, T, w.q_a_proj, s.qa.data(), pool);
+    kernels::rmsnorm(s.qa.data(), w.q_a_layernorm.data(), s.qa.data(), T, d.q_lora_rank, d.rms_norm_eps);
+    kernels::matmul(s.qa.data(), T, w.q_b_proj, s.q.data(), pool);
+  } else {
+    kernels::matmul(x, T, w.q_proj, s.q.data(), pool);
+  }
+  // The latent and the shared rope key go straight into the cache.
+  kernels::matmul(x, T, w.kv_a_proj_with_mqa, s.kv.data(), pool);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* kv = s.kv.data() + t * (R + Dr);
+    kernels::rmsnorm(kv, w.kv_a_layernorm.data(), cache.c_kv(layer) + (start + t) * R, 1, R, d.rms_norm_eps);
+    float* k_pe = cache.k_pe(layer) + (start + t) * Dr;
+    std::memcpy(k_pe, kv + R, sizeof(float) * size_t(Dr));
+    kernels::rope(k_pe, 1, Dr, cos + t * half, sin + t * half, /*half_split=*/false);
+    for (int64_t h = 0; h < H; ++h)
+      kernels::rope(s.q.data() + (t * H + h) * Dq + Dn, 1, Dr, cos + t * half, sin + t * half, false);
+  }
+  if (mode == MlaMode::kNaive) {
+    naive_attention(w, d, s.q.data(), T, start, cache, layer, s, pool);
+  } else {
+    grow(s.q_lat, T * H * R), grow(s.o_lat, T * H * R);
+    absorb_query(w, d, s.q.data(), T, s.q_lat.data(), pool);
+    // q_pe sits inside s.q with stride Dq; gather it contiguous for the kernel (reusing s.kv, no longer needed).
+    grow(s.kv, T * H * Dr);
+    for (int64_t i = 0; i < T * H; ++i)
+      std::memcpy(s.kv.data() + i * Dr, s.q.data() + i * Dq + Dn, sizeof(float) * size_t(Dr));
+    kernels::mla_attention(s.q_lat.data(), s.kv.data(), cache.c_kv(layer), cache.k_pe(layer), s.o_lat.data(), T,
+                           start, {.n_heads = H, .kv_lora_rank = R, .rope_head_dim = Dr}, d.softmax_scale, pool);
+    expand_values(w, d, s.o_lat.data(), T, s.att.data(), pool);
+  }
+  kernels::matmul(s.att.data(), T, w.o_proj, out, pool);
+}
+
+}  // namespace r1

@@ -1,0 +1,17 @@
+// `deepseek_v3`: DeepSeek-V3, R1 and R1-Zero (671B, 37B active). MLA + DeepSeekMoE with a sigmoid router and
+// auxiliary-loss-free balancing (noaux_tc: e_score_correction_bias steers selection only), plus the MTP layer.
+#include "model/deepseek_decoder.h"
+
+namespace r1 {
+
+Result<std::unique_ptr<Model>> make_deepseek_v3(const HfConfig& config, WeightStore weights, ModelInfo info,
+                                                const LoadOptions& options) {
+  MoeRouting defaults;
+  defaults.topk_method = MoeTopkMethod::kNoauxTc;
+  defaults.scoring_func = MoeScoring::kSigmoid;
+  defaults.scale_after_norm = true;
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, DeepseekConfig::from(config, defaults));
+  return make_deepseek_decoder(c, std::move(weights), std::move(info), options);
+}
+
+}  // namespace r1
