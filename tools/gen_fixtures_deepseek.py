@@ -9,7 +9,7 @@ section added). r1's loader, MLA, YaRN, routers and FP8 dequantisation are teste
 
 How a fixture is made (deterministic: fixed seeds, CPU, eager attention):
   1. The weights are drawn by this tool, in the original layout, from a seeded torch.Generator (tensor names in
-     sorted order): N(0, 0.2²) for matrices and embeddings, 1 + N(0, 0.1²) for RMSNorm gains, N(0, σ²) for V3's
+     sorted order): N(0, 0.2²) for matrices and embeddings, 1 + N(0, 0.1²) for RMSNorm gains, N(0, 0.1²) for V3's
      e_score_correction_bias. They are written with safetensors in the storage dtype (F32, BF16, or FP8 e4m3 +
      F32 weight_scale_inv per 128×128 block), and config.json is written in the real checkpoints' style.
   2. The oracle reads the files back: transformers' DeepseekV2ForCausalLM / DeepseekV3ForCausalLM loaded with
@@ -27,9 +27,11 @@ How a fixture is made (deterministic: fixed seeds, CPU, eager attention):
 
 expected.json (format 1, see tests/fixtures/models/README.md), plus:
    "oracle": which model computed the expected numbers, "cross_check": {max |logit diff| oracle vs the other},
-   "min_router_margin", "routing": {"sequence": 0, "layers": [{"layer", "experts": [[ids ascending] per token],
-   "weights": [[routing weight per id]], "scores": [[softmax/sigmoid score of every expert]]}, ...]}
-   for every MoE layer (the first entry is the first MoE layer) of the first sequence.
+   "min_router_margin", "derived": {softmax_scale, rope_cos_sin_factor, rope_inv_freq, moe_layers} (what the
+   reference uses, for unit tests of YaRN), "routing": {"sequence": 0, "layers": [{"layer",
+   "experts": [[ids ascending] per token], "weights": [[routing weight per id]],
+   "scores": [[softmax/sigmoid score of every expert]]}, ...]} for every MoE layer (the first entry is the first
+   MoE layer) of the first sequence.
 
 Run from the repository root:  python3 tools/gen_fixtures_deepseek.py                 (all fixtures)
                                python3 tools/gen_fixtures_deepseek.py deepseek_v3     (some)
@@ -47,7 +49,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_fixtures import GREEDY_TOKENS, MAX_RUN, MIN_MARGIN, OUT_DIR, SEQ_LENGTHS, greedy, longest_run, round6  # noqa: E402
+from gen_fixtures import (GREEDY_TOKENS, MAX_RUN, MIN_MARGIN, OUT_DIR, SEQ_LENGTHS,  # noqa: E402
+                          greedy, longest_run, round6)
 
 MIN_ROUTER_MARGIN = 1e-4  # router decisions must not be near ties (see 4. above)
 FP8_BLOCK = 128
@@ -67,24 +70,25 @@ FIXTURES = {
               "2 shared experts, norm_topk_prob false, routed_scaling_factor 1.0, layer 0 dense; YaRN factor 40, "
               "mscale = mscale_all_dim = 0.707; bfloat16 weights."),
     "deepseek_v2_group": dict(
-        model_type="deepseek_v2", seed=2002, dtype="float32", layers=3, inter=96, q_lora_rank=48,
-        scoring_func="softmax", topk_method="group_limited_greedy", n_group=4, topk_group=2, top_k=2, n_shared=2,
+        model_type="deepseek_v2", seed=2002, dtype="float32", layers=2, inter=96, q_lora_rank=48,
+        scoring_func="softmax", topk_method="group_limited_greedy", n_group=4, topk_group=2, top_k=3, n_shared=2,
         norm_topk_prob=False, routed_scaling_factor=2.0, first_k_dense_replace=1, moe_layer_freq=1,
         yarn=dict(factor=40, mscale=0.707, mscale_all_dim=0.707),
         about="DeepSeek-V2 (236B) style: q_a_proj/q_a_layernorm/q_b_proj (q_lora_rank 48), softmax router, "
-              "group_limited_greedy (4 groups of 2, best 2 groups by max score, top-2), 2 shared experts, "
+              "group_limited_greedy (4 groups of 2, best 2 groups by max score, top-3 of their 4 experts; with a max "
+              "group score the restriction only matters when top_k > topk_group), 2 shared experts, "
               "routed_scaling_factor 2.0, layer 0 dense; YaRN factor 40, mscale = mscale_all_dim = 0.707; float32."),
     "deepseek_v3": dict(
-        model_type="deepseek_v3", seed=2003, dtype="float32", layers=3, inter=160, q_lora_rank=48,
+        model_type="deepseek_v3", seed=2004, dtype="float32", layers=3, inter=160, q_lora_rank=48,
         scoring_func="sigmoid", topk_method="noaux_tc", n_group=4, topk_group=2, top_k=2, n_shared=1,
-        norm_topk_prob=True, routed_scaling_factor=2.5, first_k_dense_replace=1, moe_layer_freq=1, bias_std=0.15,
+        norm_topk_prob=True, routed_scaling_factor=2.5, first_k_dense_replace=1, moe_layer_freq=1, bias_std=0.1,
         mtp=1, yarn=dict(factor=40, mscale=1.0, mscale_all_dim=1.0),
         about="DeepSeek-V3 / R1 style: q_lora_rank 48, sigmoid router with e_score_correction_bias, noaux_tc "
               "(4 groups of 2, best 2 groups by sum of top-2 biased scores, top-2 by biased score, weights = "
               "unbiased scores normalised, × 2.5), 1 shared expert, layer 0 dense (intermediate 160), YaRN factor "
               "40, mscale = mscale_all_dim = 1.0, one MTP layer stored as model.layers.3; float32."),
     "deepseek_v3_fp8": dict(
-        base="deepseek_v3", seed=2003, dtype="fp8",
+        base="deepseek_v3", dtype="fp8",
         about="deepseek_v3's weights stored as DeepSeek's FP8 checkpoints are: every attention / MLP / expert "
               "Linear weight (also in the MTP block) as float8_e4m3fn with a float32 weight_scale_inv per 128×128 "
               "block (the dense layer's 160-wide gate/up/down give partial blocks: scales [2,1] and [1,2]); "
@@ -93,7 +97,7 @@ FIXTURES = {
     "deepseek_v3_no_shared": dict(
         model_type="deepseek_v3", seed=2005, dtype="float32", layers=3, inter=96, q_lora_rank=48,
         scoring_func="sigmoid", topk_method="noaux_tc", n_group=4, topk_group=3, top_k=3, n_shared=0,
-        norm_topk_prob=False, routed_scaling_factor=2.5, first_k_dense_replace=0, moe_layer_freq=2, bias_std=0.15,
+        norm_topk_prob=False, routed_scaling_factor=2.5, first_k_dense_replace=0, moe_layer_freq=2, bias_std=0.1,
         mtp=0, yarn=dict(factor=40, mscale=1.0, mscale_all_dim=1.0),
         about="DeepSeek-V3 style with n_shared_experts 0, first_k_dense_replace 0 and moe_layer_freq 2 (layers 0 "
               "and 2 are MoE, layer 1 dense), noaux_tc with 4 groups of 2, best 3 groups, top-3, norm_topk_prob "
@@ -351,6 +355,39 @@ def effective_weights(stored):
     return out
 
 
+def check_fp8(stored, eff, ref, cfg):
+    """transformers' own block dequantisation must give the same float32 weights; and the fixture must notice a
+    block-indexing bug (here: every block using the scale of block [0, 0])."""
+    import torch
+
+    try:
+        from transformers.integrations.finegrained_fp8 import _dequantize_fp8_weight
+    except ImportError:  # private helper; the check is skipped if it moves
+        _dequantize_fp8_weight = None
+    partial = []
+    for k, v in stored.items():
+        if v.dtype != torch.float8_e4m3fn:
+            continue
+        s = stored[k + "_scale_inv"]
+        assert tuple(s.shape) == (-(-v.shape[0] // FP8_BLOCK), -(-v.shape[1] // FP8_BLOCK)) and s.dtype == torch.float32
+        if s.numel() > 1:
+            partial.append(f"{k} {list(v.shape)} scales {list(s.shape)}")
+        if _dequantize_fp8_weight is not None:
+            theirs = _dequantize_fp8_weight(v, s, [FP8_BLOCK, FP8_BLOCK], torch.float32)
+            assert torch.equal(theirs, eff[k]), k
+    assert partial, "no FP8 tensor spans more than one 128x128 block"
+    wrong = dict(eff)
+    for k, v in stored.items():
+        if v.dtype == torch.float8_e4m3fn:
+            wrong[k] = v.to(torch.float32) * stored[k + "_scale_inv"][0, 0]
+    ids = list(range(3, 3 + SEQ_LENGTHS[1]))
+    delta = float((Reference(cfg, wrong).forward(ids)[0] - ref.forward(ids)[0]).abs().max())
+    print(f"  fp8: {len(partial)} tensors with several scale blocks, e.g. {partial[0]}; dequantisation "
+          f"{'equals' if _dequantize_fp8_weight else 'not compared with'} transformers' _dequantize_fp8_weight; "
+          f"using block [0,0]'s scale everywhere would move the logits by up to {delta:.3f}")
+    assert delta > 1e-2
+
+
 def write_safetensors(path, tensors):
     from safetensors.torch import save_file
 
@@ -378,6 +415,11 @@ def transformers_state(cfg, weights):
     for i in range(L):
         if not is_moe_layer(cfg, i):
             continue
+        if not cfg["n_shared_experts"]:  # transformers keeps a zero-width shared MLP (output 0)
+            H, s = cfg["hidden_size"], f"model.layers.{i}.mlp.shared_experts."
+            out[s + "gate_proj.weight"] = torch.zeros(0, H)
+            out[s + "up_proj.weight"] = torch.zeros(0, H)
+            out[s + "down_proj.weight"] = torch.zeros(H, 0)
         p = f"model.layers.{i}.mlp.experts."
         out[p + "gate_up_proj"] = torch.stack(
             [torch.cat([weights[p + f"{e}.gate_proj.weight"], weights[p + f"{e}.up_proj.weight"]], 0)
@@ -549,6 +591,7 @@ class Reference:
         self.zero_fill_mismatches = 0  # tokens where DeepSeek's older 0.0 group masking would route differently
         self.bias_changes = 0  # tokens whose selection differs from selecting by the unbiased scores
         self.routed_tokens = 0
+        self.group_changes = 0  # tokens whose selection differs from a top-k over all experts (grouped methods)
 
     @staticmethod
     def rms(x, w, eps):
@@ -579,7 +622,8 @@ class Reference:
         if c["q_lora_rank"] is None:
             q = x @ w[a + "q_proj.weight"].T
         else:
-            q = self.rms(x @ w[a + "q_a_proj.weight"].T, w[a + "q_a_layernorm.weight"], 1e-6) @ w[a + "q_b_proj.weight"].T
+            q_lat = self.rms(x @ w[a + "q_a_proj.weight"].T, w[a + "q_a_layernorm.weight"], 1e-6)
+            q = q_lat @ w[a + "q_b_proj.weight"].T
         q = q.view(T, nh, nope + rope)
         q_nope, q_pe = q[..., :nope], q[..., nope:]
         kv = x @ w[a + "kv_a_proj_with_mqa.weight"].T
@@ -610,12 +654,38 @@ class Reference:
         return (torch.nn.functional.silu(x @ w[p + "gate_proj.weight"].T) * (x @ w[p + "up_proj.weight"].T)) @ w[
             p + "down_proj.weight"].T
 
-    def route(self, p, x):
-        """Returns (indices [T,k], weights [T,k], scores [T,E], margin): DeepSeek's MoEGate."""
+    @staticmethod
+    def select(choice, method, G, TG, k, fill=float("-inf")):
+        """Expert indices [T,k] chosen from the selection scores, and the smallest decision margin."""
         import torch
 
+        T, E = choice.shape
+        margin = float("inf")
+        if method == "greedy" or G == 1:
+            allowed = torch.ones(T, E, dtype=torch.bool)
+        else:
+            grouped = choice.view(T, G, E // G)
+            if method == "group_limited_greedy":
+                gscore = grouped.max(-1).values  # best expert of the group
+            elif method == "noaux_tc":
+                gscore = grouped.topk(2, dim=-1).values.sum(-1)  # sum of the group's top-2
+            else:
+                raise ValueError(method)
+            if TG < G:
+                gs = gscore.sort(-1, descending=True).values
+                margin = float((gs[:, TG - 1] - gs[:, TG]).min())
+            gmask = torch.zeros(T, G, dtype=torch.bool).scatter_(1, gscore.topk(TG, dim=-1).indices, True)
+            allowed = gmask[:, :, None].expand(T, G, E // G).reshape(T, E)
+        cand = choice.masked_fill(~allowed, fill)
+        if k < E:
+            cs = cand.sort(-1, descending=True).values
+            margin = min(margin, float((cs[:, k - 1] - cs[:, k]).min()))
+        return cand.topk(k, dim=-1).indices, margin
+
+    def route(self, p, x):
+        """Returns (indices [T,k], weights [T,k], scores [T,E], margin): DeepSeek's MoEGate."""
         c, w = self.c, self.w
-        T, E, k = x.shape[0], c["n_routed_experts"], c["num_experts_per_tok"]
+        T, k = x.shape[0], c["num_experts_per_tok"]
         G, TG = c["n_group"] or 1, c["topk_group"] or 1
         logits = x @ w[p + "gate.weight"].T
         if c["scoring_func"] == "softmax":
@@ -625,35 +695,19 @@ class Reference:
         else:
             raise ValueError(c["scoring_func"])
         method = c["topk_method"]
+        # noaux_tc: the bias only steers the selection (groups and experts); the weights use the unbiased scores
         choice = s + w[p + "gate.e_score_correction_bias"] if method == "noaux_tc" else s
-        margin = float("inf")
-        if method == "greedy":
-            allowed = torch.ones(T, E, dtype=torch.bool)
-        else:
-            grouped = choice.view(T, G, E // G)
-            if method == "group_limited_greedy":
-                gscore = grouped.max(-1).values
-            elif method == "noaux_tc":
-                gscore = grouped.topk(2, dim=-1).values.sum(-1)
-            else:
-                raise ValueError(method)
-            gs = gscore.sort(-1, descending=True).values
-            if TG < G:
-                margin = min(margin, float((gs[:, TG - 1] - gs[:, TG]).min()))
-            top_groups = gscore.topk(TG, dim=-1).indices
-            gmask = torch.zeros(T, G, dtype=torch.bool).scatter_(1, top_groups, True)
-            allowed = gmask[:, :, None].expand(T, G, E // G).reshape(T, E)
-        cand = choice.masked_fill(~allowed, float("-inf"))
-        cs = cand.sort(-1, descending=True).values
-        if k < E:
-            margin = min(margin, float((cs[:, k - 1] - cs[:, k]).min()))
-        idx = cand.topk(k, dim=-1).indices
+        idx, margin = self.select(choice, method, G, TG, k)
+
+        def differ(other):
+            return int((other.sort(-1).values != idx.sort(-1).values).any(-1).sum())
+
         self.routed_tokens += T
+        if method != "greedy":
+            self.group_changes += differ(self.select(choice, "greedy", 1, 1, k)[0])
         if method == "noaux_tc":
-            zero = choice.masked_fill(~allowed, 0.0).topk(k, dim=-1).indices
-            self.zero_fill_mismatches += int((zero.sort(-1).values != idx.sort(-1).values).any(-1).sum())
-            plain = s.masked_fill(~allowed, float("-inf")).topk(k, dim=-1).indices
-            self.bias_changes += int((plain.sort(-1).values != idx.sort(-1).values).any(-1).sum())
+            self.zero_fill_mismatches += differ(self.select(choice, method, G, TG, k, fill=0.0)[0])
+            self.bias_changes += differ(self.select(s, method, G, TG, k)[0])
         wt = s.gather(1, idx)
         if c["norm_topk_prob"] and k > 1:
             wt = wt / (wt.sum(-1, keepdim=True) + 1e-20)
@@ -760,6 +814,8 @@ def make_fixture(name, out_dir):
         cfg = json.load(f)
     eff = effective_weights(on_disk)  # float32 values the model computes with
     ref = Reference(cfg, eff)
+    if spec["dtype"] == "fp8":
+        check_fp8(on_disk, eff, ref, cfg)
 
     # transformers' DeepseekV2/V3 make every layer >= first_k_dense_replace MoE (no moe_layer_freq)
     expressible = cfg["moe_layer_freq"] == 1
@@ -778,6 +834,11 @@ def make_fixture(name, out_dir):
         tf = patched_transformers(cfg, eff)
         oracle_name = ("float64 reference (tools/gen_fixtures_deepseek.py Reference); cross-checked with "
                        f"transformers {type(tf).__name__} whose non-MoE layers were replaced by dense MLPs")
+
+    # config.json's eos_token_id (1) would otherwise stop generate(): greedy runs always produce 32 tokens
+    tf.generation_config.eos_token_id = None
+    tf.generation_config.bos_token_id = None
+    tf.generation_config.pad_token_id = None
 
     moe_layers = [i for i in range(cfg["num_hidden_layers"]) if is_moe_layer(cfg, i)]
     rng = random.Random(spec["seed"])
@@ -843,6 +904,8 @@ def make_fixture(name, out_dir):
     assert (usage > 0).all() and len(sets) >= 4, (usage.tolist(), sets)
     if cfg["topk_method"] == "noaux_tc":
         assert ref.bias_changes > 0, "e_score_correction_bias never changed a selection"
+    if cfg["topk_method"] != "greedy":
+        assert ref.group_changes > 0, "the group restriction never changed a selection"
 
     dtype_note = {"float32": "", "bfloat16": ", upcast exactly from bfloat16",
                   "fp8": (", FP8 weights dequantised (float32(fp8) * weight_scale_inv of the 128x128 block, one "
@@ -866,6 +929,8 @@ def make_fixture(name, out_dir):
         "sequences": sequences,
         "greedy": greedy_runs,
         "min_router_margin": round6(min_rmargin),
+        "derived": {"softmax_scale": ref.scale, "rope_cos_sin_factor": ref.rope_mscale,
+                    "rope_inv_freq": ref.inv_freq.tolist(), "moe_layers": moe_layers},
         "routing": routing_record(first_routes, moe_layers),
     }
     with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
@@ -878,8 +943,11 @@ def make_fixture(name, out_dir):
           f"distinct {[len(set(o)) for o in outs]}, runs {[longest_run(o) for o in outs]}, min top-2 margin "
           f"{min(g['min_top2_margin'] for g in greedy_runs):.4f}; router margin {min_rmargin:.2e}, expert usage "
           f"{usage.tolist()}, {len(sets)} expert sets in the recorded layer"
-          + (f"; of {ref.routed_tokens} routed tokens the bias changed {ref.bias_changes}, 0.0 group masking "
-             f"would change {ref.zero_fill_mismatches}" if cfg["topk_method"] == "noaux_tc" else "") + f"; logits std {torch.tensor(sequences[1]['logits']).std():.2f}")
+          + (f"; of {ref.routed_tokens} routed tokens the group limit changed {ref.group_changes}"
+             if cfg["topk_method"] != "greedy" else "")
+          + (f", the bias changed {ref.bias_changes}, 0.0 group masking would change {ref.zero_fill_mismatches}"
+             if cfg["topk_method"] == "noaux_tc" else "")
+          + f"; logits std {torch.tensor(sequences[1]['logits']).std():.2f}")
 
 
 def main(argv=None):
@@ -892,6 +960,9 @@ def main(argv=None):
     import torch
     import transformers
 
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

@@ -53,11 +53,58 @@ SIDE_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json
               "vocab.json", "merges.txt"]
 
 
+def deepseek_specs(cfg: dict):
+    """(name, shape, kind) of a deepseek_v2 / deepseek_v3 checkpoint in DeepSeek's own layout (per-expert tensors).
+    MTP layers (num_nextn_predict_layers) are left out: r1 loads them but they do not run in decoding."""
+    h, n_heads, vocab = cfg["hidden_size"], cfg["num_attention_heads"], cfg["vocab_size"]
+    q_lora, kv_lora = cfg.get("q_lora_rank"), cfg["kv_lora_rank"]
+    nope, rope, v = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+    n_experts = cfg.get("n_routed_experts") or 0
+    n_shared = cfg.get("n_shared_experts") or 0
+    moe_inter = cfg.get("moe_intermediate_size") or 0
+    first_dense, freq = cfg.get("first_k_dense_replace", 0), cfg.get("moe_layer_freq", 1)
+    noaux = cfg.get("topk_method", "noaux_tc" if cfg["model_type"] == "deepseek_v3" else "greedy") == "noaux_tc"
+    specs = [("model.embed_tokens.weight", (vocab, h), "weight")]
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = p + "self_attn."
+        if q_lora:
+            specs += [(a + "q_a_proj.weight", (q_lora, h), "weight"), (a + "q_a_layernorm.weight", (q_lora,), "norm"),
+                      (a + "q_b_proj.weight", (n_heads * (nope + rope), q_lora), "weight")]
+        else:
+            specs.append((a + "q_proj.weight", (n_heads * (nope + rope), h), "weight"))
+        specs += [(a + "kv_a_proj_with_mqa.weight", (kv_lora + rope, h), "weight"),
+                  (a + "kv_a_layernorm.weight", (kv_lora,), "norm"),
+                  (a + "kv_b_proj.weight", (n_heads * (nope + v), kv_lora), "weight"),
+                  (a + "o_proj.weight", (h, n_heads * v), "weight")]
+
+        def mlp(prefix, inter):
+            return [(prefix + "gate_proj.weight", (inter, h), "weight"), (prefix + "up_proj.weight", (inter, h), "weight"),
+                    (prefix + "down_proj.weight", (h, inter), "weight")]
+        if n_experts and i >= first_dense and i % freq == 0:
+            specs.append((p + "mlp.gate.weight", (n_experts, h), "weight"))
+            if noaux:
+                specs.append((p + "mlp.gate.e_score_correction_bias", (n_experts,), "bias"))
+            for e in range(n_experts):
+                specs += mlp(f"{p}mlp.experts.{e}.", moe_inter)
+            if n_shared:
+                specs += mlp(p + "mlp.shared_experts.", n_shared * moe_inter)
+        else:
+            specs += mlp(p + "mlp.", cfg["intermediate_size"])
+        specs += [(p + "input_layernorm.weight", (h,), "norm"), (p + "post_attention_layernorm.weight", (h,), "norm")]
+    specs.append(("model.norm.weight", (h,), "norm"))
+    if not cfg.get("tie_word_embeddings", False):
+        specs.append(("lm_head.weight", (vocab, h), "weight"))
+    return specs
+
+
 def tensor_specs(cfg: dict):
     """(name, shape, kind) in transformers' state_dict order; kind is 'norm', 'bias' or 'weight'."""
     mt = cfg.get("model_type")
+    if mt in ("deepseek_v2", "deepseek_v3"):
+        return deepseek_specs(cfg)
     if mt not in ("qwen2", "llama"):
-        raise SystemExit(f"model_type {mt!r} is not supported (qwen2, llama)")
+        raise SystemExit(f"model_type {mt!r} is not supported (qwen2, llama, deepseek_v2, deepseek_v3)")
     h = cfg["hidden_size"]
     n_heads = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads") or n_heads
@@ -154,7 +201,7 @@ def write_shard(path, specs, dtype, bits: RandomBits):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--config", required=True, help="HF config.json (model_type qwen2 or llama)")
+    ap.add_argument("--config", required=True, help="HF config.json (qwen2, llama, deepseek_v2, deepseek_v3)")
     ap.add_argument("--out", required=True, help="output folder (created; existing model files are replaced)")
     ap.add_argument("--dtype", default="bf16", help="bf16 (default), f16 or f32")
     ap.add_argument("--max-shard-size", type=parse_size, default=parse_size("5GB"),
@@ -175,6 +222,10 @@ def main(argv=None):
         if "max_window_layers" in cfg:
             cfg["max_window_layers"] = min(cfg["max_window_layers"], args.layers)
     cfg["torch_dtype"] = DTYPE_NAMES[dtype]
+    cfg.pop("quantization_config", None)  # the random weights are plain floats, never FP8
+    cfg["num_nextn_predict_layers"] = 0 if "num_nextn_predict_layers" in cfg else cfg.get("num_nextn_predict_layers")
+    if cfg["num_nextn_predict_layers"] is None:
+        del cfg["num_nextn_predict_layers"]
     cfg.pop("dtype", None)  # transformers 5's name for the same field
 
     specs = tensor_specs(cfg)

@@ -231,10 +231,44 @@ class DeepseekDecoder final : public Model {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> make_deepseek_decoder(const DeepseekConfig& c, WeightStore weights, ModelInfo info,
-                                                     const LoadOptions& options) {
+namespace {
+
+// Parameters of one decoder layer: (all, active per token).
+std::pair<int64_t, int64_t> layer_params(const DeepseekConfig& c, int64_t layer) {
+  const int64_t C = c.hidden_size, H = c.num_attention_heads, Dq = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  const int64_t q = c.q_lora_rank > 0 ? C * c.q_lora_rank + c.q_lora_rank + c.q_lora_rank * H * Dq : C * H * Dq;
+  const int64_t attention = q + C * (c.kv_lora_rank + c.qk_rope_head_dim) + c.kv_lora_rank +
+                            c.kv_lora_rank * H * (c.qk_nope_head_dim + c.v_head_dim) + H * c.v_head_dim * C;
+  const int64_t norms = 2 * C;
+  if (!c.is_moe_layer(layer)) {
+    const int64_t all = attention + norms + 3 * C * c.intermediate_size;
+    return {all, all};
+  }
+  const MoeRouting& r = c.routing;
+  const int64_t expert = 3 * C * c.moe_intermediate_size;
+  const int64_t router = r.n_routed_experts * C + (r.topk_method == MoeTopkMethod::kNoauxTc ? r.n_routed_experts : 0);
+  const int64_t fixed = attention + norms + router + c.n_shared_experts * expert;
+  return {fixed + r.n_routed_experts * expert, fixed + r.num_experts_per_tok * expert};
+}
+
+}  // namespace
+
+ModelInfo describe_deepseek(const DeepseekConfig& c) {
+  ModelInfo info;
+  const int64_t C = c.hidden_size, embed = c.vocab_size * C;
+  info.n_params = embed * (c.tie_word_embeddings ? 1 : 2) + C;  // embeddings, lm_head, final norm
+  info.n_active_params = info.n_params - (c.tie_word_embeddings ? 0 : embed);  // the input lookup is not compute
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const auto [all, active] = layer_params(c, l);
+    info.n_params += all;
+    info.n_active_params += active;
+  }
+  // An MTP module (DeepSeek-V3 section 2.2): enorm, hnorm, eh_proj [C, 2C], one more decoder layer, and its own
+  // copies of the embedding and output head, as the checkpoint stores them.
+  for (int64_t i = 0; i < c.num_nextn_predict_layers; ++i)
+    info.n_mtp_params += 2 * C + 2 * C * C + layer_params(c, c.num_hidden_layers + i).first + C + 2 * embed;
   info.vocab_size = c.vocab_size;
-  info.hidden_size = c.hidden_size;
+  info.hidden_size = C;
   info.num_hidden_layers = c.num_hidden_layers;
   info.max_position_embeddings = c.max_position_embeddings;
   info.attention = fmt::format("MLA: {} heads, kv_lora_rank {}, rope dim {}, q_lora_rank {}; cache holds c_kv + k_pe",
@@ -242,6 +276,11 @@ Result<std::unique_ptr<Model>> make_deepseek_decoder(const DeepseekConfig& c, We
                                c.q_lora_rank ? std::to_string(c.q_lora_rank) : "none");
   info.kv_bytes_per_token = size_t(c.num_hidden_layers * (c.kv_lora_rank + c.qk_rope_head_dim)) * sizeof(float);
   info.kv_bytes_per_token_bf16 = info.kv_bytes_per_token / 2;
+  return info;
+}
+
+Result<std::unique_ptr<Model>> make_deepseek_decoder(const DeepseekConfig& c, WeightStore weights, ModelInfo info,
+                                                     const LoadOptions& options) {
   auto model = std::make_unique<DeepseekDecoder>(c, std::move(weights), std::move(info), options);
   R1_RETURN_IF_ERROR(model->load());
   return std::unique_ptr<Model>(std::move(model));

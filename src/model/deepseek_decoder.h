@@ -44,6 +44,9 @@ struct DeepseekConfig {
   }
 };
 
+// Sizes, parameter counts (total, active per token, MTP) and latent-cache bytes of the model `config` describes.
+ModelInfo describe_deepseek(const DeepseekConfig& config);
+
 Result<std::unique_ptr<Model>> make_deepseek_decoder(const DeepseekConfig& config, WeightStore weights,
                                                      ModelInfo info, const LoadOptions& options);
 

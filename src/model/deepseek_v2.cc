@@ -4,13 +4,26 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_deepseek_v2(const HfConfig& config, WeightStore weights, ModelInfo info,
-                                                const LoadOptions& options) {
+namespace {
+
+Result<DeepseekConfig> v2_config(const HfConfig& config) {
   MoeRouting defaults;
   defaults.topk_method = MoeTopkMethod::kGreedy;
   defaults.scoring_func = MoeScoring::kSoftmax;
   defaults.scale_after_norm = false;  // V2 applies routed_scaling_factor only when it does not renormalise
-  R1_ASSIGN_OR_RETURN(DeepseekConfig c, DeepseekConfig::from(config, defaults));
+  return DeepseekConfig::from(config, defaults);
+}
+
+}  // namespace
+
+Result<ModelInfo> describe_deepseek_v2(const HfConfig& config) {
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v2_config(config));
+  return describe_deepseek(c);
+}
+
+Result<std::unique_ptr<Model>> make_deepseek_v2(const HfConfig& config, WeightStore weights, ModelInfo info,
+                                                const LoadOptions& options) {
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v2_config(config));
   return make_deepseek_decoder(c, std::move(weights), std::move(info), options);
 }
 

@@ -4,13 +4,26 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_deepseek_v3(const HfConfig& config, WeightStore weights, ModelInfo info,
-                                                const LoadOptions& options) {
+namespace {
+
+Result<DeepseekConfig> v3_config(const HfConfig& config) {
   MoeRouting defaults;
   defaults.topk_method = MoeTopkMethod::kNoauxTc;
   defaults.scoring_func = MoeScoring::kSigmoid;
   defaults.scale_after_norm = true;
-  R1_ASSIGN_OR_RETURN(DeepseekConfig c, DeepseekConfig::from(config, defaults));
+  return DeepseekConfig::from(config, defaults);
+}
+
+}  // namespace
+
+Result<ModelInfo> describe_deepseek_v3(const HfConfig& config) {
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v3_config(config));
+  return describe_deepseek(c);
+}
+
+Result<std::unique_ptr<Model>> make_deepseek_v3(const HfConfig& config, WeightStore weights, ModelInfo info,
+                                                const LoadOptions& options) {
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v3_config(config));
   return make_deepseek_decoder(c, std::move(weights), std::move(info), options);
 }
 

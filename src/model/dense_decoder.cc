@@ -154,16 +154,25 @@ class DenseDecoder final : public Model {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights, ModelInfo info) {
-  const int64_t kv_row = config.num_key_value_heads * config.head_dim;
-  info.vocab_size = config.vocab_size;
-  info.hidden_size = config.hidden_size;
-  info.num_hidden_layers = config.num_hidden_layers;
-  info.max_position_embeddings = config.max_position_embeddings;
-  info.attention = fmt::format("GQA: {} query heads, {} KV heads, head dim {}", config.num_attention_heads,
-                               config.num_key_value_heads, config.head_dim);
-  info.kv_bytes_per_token = size_t(2 * config.num_hidden_layers * kv_row) * sizeof(float);
+ModelInfo describe_dense(const DenseConfig& c) {
+  ModelInfo info;
+  const int64_t C = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t attention = C * q + 2 * C * kv + q * C + (c.attention_bias ? q + 2 * kv : 0);
+  const int64_t layer = attention + 3 * C * c.intermediate_size + 2 * C;
+  info.n_params = c.vocab_size * C * (c.tie_word_embeddings ? 1 : 2) + c.num_hidden_layers * layer + C;
+  info.n_active_params = info.n_params - (c.tie_word_embeddings ? 0 : c.vocab_size * C);  // lookup is not compute
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = C;
+  info.num_hidden_layers = c.num_hidden_layers;
+  info.max_position_embeddings = c.max_position_embeddings;
+  info.attention = fmt::format("GQA: {} query heads, {} KV heads, head dim {}", c.num_attention_heads,
+                               c.num_key_value_heads, c.head_dim);
+  info.kv_bytes_per_token = size_t(2 * c.num_hidden_layers * kv) * sizeof(float);
   info.kv_bytes_per_token_bf16 = info.kv_bytes_per_token / 2;
+  return info;
+}
+
+Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights, ModelInfo info) {
   auto model = std::make_unique<DenseDecoder>(config, std::move(weights), std::move(info));
   R1_RETURN_IF_ERROR(model->load());
   return std::unique_ptr<Model>(std::move(model));

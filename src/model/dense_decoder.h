@@ -32,7 +32,9 @@ struct DenseConfig {
   static Result<DenseConfig> from(const HfConfig& config);
 };
 
-Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights,
-                                                  ModelInfo info);
+// Sizes, parameter counts and cache bytes of the model `config` describes.
+ModelInfo describe_dense(const DenseConfig& config);
+
+Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights, ModelInfo info);
 
 }  // namespace r1

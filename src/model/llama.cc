@@ -3,11 +3,26 @@
 
 namespace r1 {
 
-Result<std::unique_ptr<Model>> make_llama(const HfConfig& config, WeightStore weights, ModelInfo info, const LoadOptions&) {
+namespace {
+
+Result<DenseConfig> llama_config(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, DenseConfig::from(config));
   R1_ASSIGN_OR_RETURN(c.attention_bias, config.get_bool("attention_bias", false));
   R1_ASSIGN_OR_RETURN(bool mlp_bias, config.get_bool("mlp_bias", false));
   if (mlp_bias) return Status::errorf("{}: mlp_bias is not supported", config.source());
+  return c;
+}
+
+}  // namespace
+
+Result<ModelInfo> describe_llama(const HfConfig& config) {
+  R1_ASSIGN_OR_RETURN(DenseConfig c, llama_config(config));
+  return describe_dense(c);
+}
+
+Result<std::unique_ptr<Model>> make_llama(const HfConfig& config, WeightStore weights, ModelInfo info,
+                                          const LoadOptions&) {
+  R1_ASSIGN_OR_RETURN(DenseConfig c, llama_config(config));
   return make_dense_decoder(c, std::move(weights), std::move(info));
 }
 

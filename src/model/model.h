@@ -22,9 +22,14 @@ struct ModelInfo {
   int64_t hidden_size = 0;
   int64_t num_hidden_layers = 0;
   int64_t max_position_embeddings = 0;
-  int64_t n_params = 0;              // elements of every tensor in the checkpoint
+  int64_t n_params = 0;              // parameters of the model as the config defines it (MTP layers excluded)
+  int64_t n_active_params = 0;       // parameters computed with per token: MoE counts only the routed experts
+                                     // chosen, and an untied input embedding (a lookup) is left out, as
+                                     // DeepSeek counts "activated" parameters
+  int64_t n_mtp_params = 0;          // multi-token-prediction layers stored beside the model (V3), not run
+  int64_t n_checkpoint_params = 0;   // elements of every tensor in the checkpoint; 0 when read from a config alone
   DType dtype = DType::kF32;         // dtype of most weight bytes
-  size_t weight_bytes = 0;           // bytes of all weights as stored (memory-mapped)
+  size_t weight_bytes = 0;           // bytes of all weights as stored (memory-mapped); estimated from a config alone
   std::string attention;             // e.g. "GQA: 12 query heads, 2 KV heads, head dim 128"
   size_t kv_bytes_per_token = 0;     // cache bytes per token as this runtime stores it
   size_t kv_bytes_per_token_bf16 = 0;  // the same cache in bf16, the usual figure to compare engines by
@@ -56,6 +61,9 @@ struct LoadOptions {
 // Loads a Hugging Face folder (config.json + safetensors). Unknown model_type or architectures is an error listing
 // the supported ones; tensors are validated against the config.
 Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options = {});
+
+// What a config.json describes (sizes, parameter counts, KV cache), without any weights.
+Result<ModelInfo> describe_config(const std::string& config_path);
 
 // The supported HF model_type names, for error messages and `r1 --help`.
 std::vector<std::string> supported_model_types();

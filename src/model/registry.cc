@@ -8,26 +8,33 @@
 
 namespace r1 {
 
+// Each architecture file defines describe_<type> (sizes from config.json alone) and make_<type> (the model).
+using Describe = Result<ModelInfo> (*)(const HfConfig&);
 using Factory = Result<std::unique_ptr<Model>> (*)(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
-Result<std::unique_ptr<Model>> make_qwen2(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
-Result<std::unique_ptr<Model>> make_llama(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
-Result<std::unique_ptr<Model>> make_deepseek_v2(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
-Result<std::unique_ptr<Model>> make_deepseek_v3(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+#define R1_ARCHITECTURE(type)                              \
+  Result<ModelInfo> describe_##type(const HfConfig&);      \
+  Result<std::unique_ptr<Model>> make_##type(const HfConfig&, WeightStore, ModelInfo, const LoadOptions&);
+R1_ARCHITECTURE(qwen2)
+R1_ARCHITECTURE(llama)
+R1_ARCHITECTURE(deepseek_v2)
+R1_ARCHITECTURE(deepseek_v3)
+#undef R1_ARCHITECTURE
 
 namespace {
 
 struct Architecture {
   const char* model_type;                 // config.json "model_type"
   std::vector<const char*> class_names;  // config.json "architectures" values it accepts
+  Describe describe;
   Factory make;
 };
 
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> kList = {
-      {"qwen2", {"Qwen2ForCausalLM"}, make_qwen2},
-      {"llama", {"LlamaForCausalLM"}, make_llama},
-      {"deepseek_v2", {"DeepseekV2ForCausalLM"}, make_deepseek_v2},
-      {"deepseek_v3", {"DeepseekV3ForCausalLM"}, make_deepseek_v3},
+      {"qwen2", {"Qwen2ForCausalLM"}, describe_qwen2, make_qwen2},
+      {"llama", {"LlamaForCausalLM"}, describe_llama, make_llama},
+      {"deepseek_v2", {"DeepseekV2ForCausalLM"}, describe_deepseek_v2, make_deepseek_v2},
+      {"deepseek_v3", {"DeepseekV3ForCausalLM"}, describe_deepseek_v3, make_deepseek_v3},
   };
   return kList;
 }
@@ -49,33 +56,62 @@ std::vector<std::string> supported_model_types() {
   return out;
 }
 
-Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) return Status::errorf("{}: not a model folder", dir);
-  const std::string config_path = (fs::path(dir) / "config.json").string();
-  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load(config_path));
+namespace {
+
+// The architecture config.json names, or an error listing the supported ones.
+Result<const Architecture*> find_architecture(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(std::string model_type, config.get_string("model_type"));
   R1_ASSIGN_OR_RETURN(auto class_names, config.get_string_list("architectures"));
   auto it = std::find_if(architectures().begin(), architectures().end(),
                          [&](const Architecture& a) { return model_type == a.model_type; });
   if (it == architectures().end())
-    return Status::errorf("{}: model_type \"{}\" is not supported (supported: {})", config_path, model_type,
+    return Status::errorf("{}: model_type \"{}\" is not supported (supported: {})", config.source(), model_type,
                           supported_list());
-  std::string class_name = it->class_names.front();
-  for (const std::string& name : class_names) {
+  for (const std::string& name : class_names)
     if (std::find(it->class_names.begin(), it->class_names.end(), name) == it->class_names.end())
-      return Status::errorf("{}: architecture \"{}\" is not supported (supported: {})", config_path, name,
+      return Status::errorf("{}: architecture \"{}\" is not supported (supported: {})", config.source(), name,
                             supported_list());
-    class_name = name;
+  return &*it;
+}
+
+// ModelInfo from the config alone; the weights' dtype and size are estimated from torch_dtype and
+// quantization_config.
+Result<ModelInfo> describe(const Architecture& arch, const HfConfig& config) {
+  R1_ASSIGN_OR_RETURN(ModelInfo info, arch.describe(config));
+  info.model_type = arch.model_type;
+  info.architecture = arch.class_names.front();
+  R1_ASSIGN_OR_RETURN(auto class_names, config.get_string_list("architectures"));
+  if (!class_names.empty()) info.architecture = class_names.front();
+  R1_ASSIGN_OR_RETURN(std::string torch_dtype, config.get_string("torch_dtype", "bfloat16"));
+  info.dtype = torch_dtype == "float32" ? DType::kF32 : torch_dtype == "float16" ? DType::kF16 : DType::kBF16;
+  R1_ASSIGN_OR_RETURN(auto quant, config.get_object("quantization_config"));
+  if (quant) {
+    R1_ASSIGN_OR_RETURN(std::string fmt, quant->get_string("fmt", ""));
+    if (fmt == "e4m3") info.dtype = DType::kF8E4M3;
   }
+  info.weight_bytes = size_t(info.n_params + info.n_mtp_params) * dtype_size(info.dtype);
+  return info;
+}
+
+}  // namespace
+
+Result<ModelInfo> describe_config(const std::string& config_path) {
+  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load(config_path));
+  R1_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config));
+  return describe(*arch, config);
+}
+
+Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) return Status::errorf("{}: not a model folder", dir);
+  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load((fs::path(dir) / "config.json").string()));
+  R1_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config));
+  R1_ASSIGN_OR_RETURN(ModelInfo info, describe(*arch, config));
   R1_ASSIGN_OR_RETURN(WeightStore weights, WeightStore::open_dir(dir));
-  ModelInfo info;
-  info.model_type = model_type;
-  info.architecture = class_name;
-  info.n_params = weights.total_elements();
+  info.n_checkpoint_params = weights.total_elements();
   info.dtype = weights.main_dtype();
   info.weight_bytes = weights.total_bytes();
-  auto model = it->make(config, std::move(weights), std::move(info), options);
+  auto model = arch->make(config, std::move(weights), std::move(info), options);
   if (!model) return model.status().with_context(dir);
   return model;
 }
