@@ -12,8 +12,9 @@ constexpr int64_t kGemmRowBlock = 8;  // weight rows widened together; 8 x I flo
 
 void gemv(const float* x, const Tensor& w, float* y, ThreadPool& pool) {
   const int64_t O = w.dim(0), I = w.dim(1);
-  // Enough rows per chunk to amortise dispatch, few enough that both threads finish together.
-  const int64_t grain = std::max<int64_t>(16, O / (8 * pool.size()));
+  // Enough rows per chunk to amortise dispatch, few enough that both threads finish together. A small matrix
+  // (under ~64 KiB of weights) runs on the calling thread: waking the pool would cost more than the work.
+  const int64_t grain = O * I < (int64_t(1) << 14) ? O : std::max<int64_t>(16, O / (8 * pool.size()));
   pool.parallel_for(O, grain, [&](int64_t r0, int64_t r1) {
     gemv_rows(w.dtype, w.data, x, y + r0, size_t(I), size_t(r0), size_t(r1));
   });

@@ -7,6 +7,7 @@
 #include "kernels/ops.h"
 #include "kernels/simd.h"
 #include "model/blocks/load.h"
+#include "model/decoder.h"
 
 namespace r1 {
 
@@ -105,12 +106,15 @@ struct DeepseekLayer {
   MoeWeights moe;     // MoE layers
 };
 
-class DeepseekDecoder final : public Model {
+class DeepseekDecoder final : public DecoderModel {
  public:
   DeepseekDecoder(const DeepseekConfig& c, WeightStore ws, ModelInfo info, const LoadOptions& options)
       : c_(c), ws_(std::move(ws)), mode_(options.mla_naive ? MlaMode::kNaive : MlaMode::kAbsorbed),
         inv_freq_(rope_inv_freq(c.rope, c.qk_rope_head_dim)), cos_sin_scale_(rope_cos_sin_scale(c.rope)) {
     info_ = std::move(info);
+    hidden_size_ = c.hidden_size;
+    vocab_size_ = c.vocab_size;
+    rms_norm_eps_ = float(c.rms_norm_eps);
     dims_ = {.hidden_size = c.hidden_size, .n_heads = c.num_attention_heads, .q_lora_rank = c.q_lora_rank,
              .kv_lora_rank = c.kv_lora_rank, .qk_nope_head_dim = c.qk_nope_head_dim,
              .qk_rope_head_dim = c.qk_rope_head_dim, .v_head_dim = c.v_head_dim, .rms_norm_eps = float(c.rms_norm_eps),
@@ -160,56 +164,25 @@ class DeepseekDecoder final : public Model {
     return std::make_unique<MlaKvCache>(c_.num_hidden_layers, capacity, c_.kv_lora_rank, c_.qk_rope_head_dim);
   }
 
-  Status forward(std::span<const int32_t> tokens, KvCache& kv, float* logits, bool all_logits) override {
-    auto* cache = dynamic_cast<MlaKvCache*>(&kv);
-    if (!cache) return Status::error("forward: cache was not made by this model");
-    const int64_t T = int64_t(tokens.size());
-    if (T == 0) return Status::error("forward: no tokens");
-    if (cache->size() + T > cache->capacity())
-      return Status::errorf("context full: {} cached + {} new tokens exceed the context size {}", cache->size(), T,
-                            cache->capacity());
-    for (int32_t id : tokens)
-      if (id < 0 || id >= c_.vocab_size)
-        return Status::errorf("token id {} is outside the vocabulary (0..{})", id, c_.vocab_size - 1);
-    for (int64_t t0 = 0; t0 < T; t0 += kMaxChunk) {
-      const int64_t n = std::min(kMaxChunk, T - t0);
-      float* out = all_logits ? logits + t0 * c_.vocab_size : (t0 + n == T ? logits : nullptr);
-      run_chunk(tokens.subspan(size_t(t0), size_t(n)), *cache, out, all_logits);
-    }
-    return Status::ok();
-  }
-
  private:
-  static constexpr int64_t kMaxChunk = 256;
+  KvCache* own_cache(KvCache& cache) const override { return dynamic_cast<MlaKvCache*>(&cache); }
 
-  void run_chunk(std::span<const int32_t> tokens, MlaKvCache& cache, float* logits, bool all_logits) {
-    ThreadPool& pool = ThreadPool::global();
-    const int64_t T = int64_t(tokens.size()), C = c_.hidden_size, half = c_.qk_rope_head_dim / 2;
-    grow(x_, T * C), grow(xn_, T * C), grow(tmp_, T * C), grow(cos_, T * half), grow(sin_, T * half);
-    for (int64_t t = 0; t < T; ++t)
-      kernels::to_f32(embed_tokens_.dtype, embed_tokens_.row(tokens[size_t(t)]), x_.data() + t * C, size_t(C));
+  void run_layers(int64_t T, KvCache& kv, ThreadPool& pool) override {
+    auto& cache = static_cast<MlaKvCache&>(kv);
+    const int64_t C = c_.hidden_size, half = c_.qk_rope_head_dim / 2;
+    grow(cos_, T * half), grow(sin_, T * half);
     rope_tables(inv_freq_, cache.size(), T, cos_.data(), sin_.data(), cos_sin_scale_);
-    const float eps = float(c_.rms_norm_eps);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const DeepseekLayer& layer = layers_[size_t(l)];
-      kernels::rmsnorm(x_.data(), layer.input_layernorm.data(), xn_.data(), T, C, eps);
+      kernels::rmsnorm(x_.data(), layer.input_layernorm.data(), xn_.data(), T, C, rms_norm_eps_);
       mla_forward(layer.self_attn, dims_, mode_, xn_.data(), T, cache, l, cos_.data(), sin_.data(), mla_scratch_,
                   tmp_.data(), pool);
       kernels::add_inplace(x_.data(), tmp_.data(), T * C);
-      kernels::rmsnorm(x_.data(), layer.post_attention_layernorm.data(), xn_.data(), T, C, eps);
+      kernels::rmsnorm(x_.data(), layer.post_attention_layernorm.data(), xn_.data(), T, C, rms_norm_eps_);
       if (layer.is_moe) moe_forward(layer.moe, c_.routing, xn_.data(), T, moe_scratch_, tmp_.data(), pool);
       else swiglu_forward(layer.mlp, xn_.data(), T, moe_scratch_.ffn, tmp_.data(), pool);
       kernels::add_inplace(x_.data(), tmp_.data(), T * C);
     }
-    cache.advance(T);
-    if (!logits) return;
-    const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
-    kernels::rmsnorm(x_.data() + first * C, norm_.data(), xn_.data(), rows, C, eps);
-    kernels::matmul(xn_.data(), rows, lm_head_, logits, pool);
-  }
-
-  static void grow(std::vector<float>& v, int64_t n) {
-    if (v.size() < size_t(n)) v.resize(size_t(n));
   }
 
   DeepseekConfig c_;
@@ -218,13 +191,9 @@ class DeepseekDecoder final : public Model {
   MlaDims dims_;
   std::vector<float> inv_freq_;  // [Dr / 2]
   float cos_sin_scale_;          // YaRN magnitude factor on cos/sin
-  Tensor embed_tokens_;          // [V, C]
   std::vector<DeepseekLayer> layers_;
-  std::vector<float> norm_;  // [C]
-  Tensor lm_head_;           // [V, C]
   std::vector<std::map<std::string, Tensor>> mtp_layers_;  // [num_nextn_predict_layers] name -> tensor
-  std::vector<float> x_, xn_, tmp_;  // [T, C]
-  std::vector<float> cos_, sin_;     // [T, Dr / 2]
+  std::vector<float> cos_, sin_;  // [T, Dr / 2]
   MlaScratch mla_scratch_;
   MoeScratch moe_scratch_;
 };

@@ -27,7 +27,9 @@ void top_k(const float* v, int64_t n, int64_t k, int32_t* out) {
 // (group_limited_greedy) or the sum of its best two (noaux_tc).
 void limit_groups(const MoeRouting& r, float* choice) {
   const int64_t E = r.n_routed_experts, G = r.n_group, per = E / G;
-  std::vector<float> group_score(static_cast<size_t>(G));
+  thread_local std::vector<float> group_score;
+  thread_local std::vector<int32_t> keep;
+  group_score.resize(size_t(G));
   for (int64_t g = 0; g < G; ++g) {
     const float* s = choice + g * per;
     if (r.topk_method == MoeTopkMethod::kNoauxTc) {
@@ -39,7 +41,7 @@ void limit_groups(const MoeRouting& r, float* choice) {
       group_score[size_t(g)] = *std::max_element(s, s + per);
     }
   }
-  std::vector<int32_t> keep(static_cast<size_t>(r.topk_group));
+  keep.resize(size_t(r.topk_group));
   top_k(group_score.data(), G, r.topk_group, keep.data());
   for (int64_t g = 0; g < G; ++g)
     if (std::find(keep.begin(), keep.end(), int32_t(g)) == keep.end())
@@ -50,7 +52,8 @@ void limit_groups(const MoeRouting& r, float* choice) {
 
 void moe_route(const MoeRouting& r, const float* logits, const float* bias, int64_t T, int32_t* ids, float* weights) {
   const int64_t E = r.n_routed_experts, K = r.num_experts_per_tok;
-  std::vector<float> score(static_cast<size_t>(E)), choice(static_cast<size_t>(E));
+  thread_local std::vector<float> score, choice;  // reused: routing runs every token
+  score.resize(size_t(E)), choice.resize(size_t(E));
   for (int64_t t = 0; t < T; ++t) {
     const float* l = logits + t * E;
     if (r.scoring_func == MoeScoring::kSigmoid) {
@@ -105,11 +108,13 @@ void moe_forward(const MoeWeights& w, const MoeRouting& r, const float* x, int64
   if (w.has_shared_experts) swiglu_forward(w.shared_experts, x, T, s.ffn, out, pool);
   else std::memset(out, 0, sizeof(float) * size_t(T * C));
   // Group the (token, slot) pairs by expert with a counting sort, then run each expert once over its tokens.
-  std::vector<int64_t> begin(static_cast<size_t>(E + 1), 0);
+  std::vector<int64_t>& begin = s.begin;
+  begin.assign(size_t(E + 1), 0);
   for (int32_t id : s.ids) ++begin[size_t(id) + 1];
   std::partial_sum(begin.begin(), begin.end(), begin.begin());
   s.order.resize(size_t(T * K));
-  std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
+  std::vector<int64_t>& fill = s.fill;
+  fill.assign(begin.begin(), begin.end() - 1);
   for (int64_t i = 0; i < T * K; ++i) s.order[size_t(fill[size_t(s.ids[size_t(i)])]++)] = int32_t(i);
   for (int64_t e = 0; e < E; ++e) {
     const int64_t n = begin[size_t(e + 1)] - begin[size_t(e)];

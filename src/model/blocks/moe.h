@@ -48,6 +48,8 @@ struct MoeScratch {
   std::vector<int32_t> ids;      // [T, K]
   std::vector<float> weights;    // [T, K]
   std::vector<int32_t> order;    // token slots grouped by expert
+  std::vector<int64_t> begin;    // [E + 1] start of each expert's group in `order`
+  std::vector<int64_t> fill;     // [E] next free place while grouping
   std::vector<float> xe, ye;     // [n_e, C] gathered inputs and expert outputs
   std::vector<float> shared;     // [T, C]
   SwigluScratch ffn;

@@ -1,0 +1,42 @@
+// What every decoder-only model here shares around its layer loop: input checks, chunking long inputs so scratch
+// memory stays bounded, the embedding lookup, and the final RMSNorm + lm_head. An architecture supplies the layers.
+// T tokens, C hidden size, V vocabulary.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "model/model.h"
+
+namespace r1 {
+
+class DecoderModel : public Model {
+ public:
+  Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) final;
+
+ protected:
+  static constexpr int64_t kMaxChunk = 256;  // tokens per pass through the layers
+
+  // The derived class's cache type, or null for a cache another model made.
+  virtual KvCache* own_cache(KvCache& cache) const = 0;
+  // Runs every layer over x_ [T, C] for the tokens at positions cache.size() .. +T-1 (the cache advances after).
+  virtual void run_layers(int64_t T, KvCache& cache, ThreadPool& pool) = 0;
+
+  static void grow(std::vector<float>& v, int64_t n) {
+    if (v.size() < size_t(n)) v.resize(size_t(n));
+  }
+
+  int64_t hidden_size_ = 0;       // C
+  int64_t vocab_size_ = 0;        // V
+  float rms_norm_eps_ = 1e-6f;    // of the final norm
+  Tensor embed_tokens_;           // [V, C]
+  std::vector<float> norm_;       // [C]
+  Tensor lm_head_;                // [V, C] (embed_tokens_ when tied)
+  std::vector<float> x_, xn_, tmp_;  // [T, C] residual stream, normed input, block output
+
+ private:
+  void run_chunk(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits);
+};
+
+}  // namespace r1
