@@ -15,9 +15,10 @@ namespace r1::cli {
 namespace {
 
 struct ChatFlags {
-  std::string model_dir, system;
+  std::string model_dir, system, chat_template;
   int64_t max_tokens = 4096;
   int64_t ctx_size = 8192;
+  int64_t max_thinking_tokens = -1;
   bool hide_thinking = false;
   SamplingFlags sampling;
 };
@@ -38,6 +39,7 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
   if (params.max_tokens <= 0) return Status::error("the conversation no longer fits in the context; /reset");
   params.sampling = g_chat.sampling.resolve(m.generation);
   params.stop_ids = stop_ids(m);
+  R1_ASSIGN_OR_RETURN(params.thinking, thinking_budget(*m.tokenizer, g_chat.max_thinking_tokens, in_reasoning));
 
   StreamDecoder decoder(*m.tokenizer, true);
   ReasoningParser parser(in_reasoning);
@@ -64,9 +66,10 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
     std::fflush(stdout);
   };
   const std::span<const int32_t> tail(prompt.data() + keep, prompt.size() - keep);
+  clear_interrupt();
   auto result = generate(*m.model, cache, tail, params, [&](int32_t id) {
     emit(parser.push(decoder.push(id)));
-    return true;
+    return !interrupted();
   });
   if (!result) return result.status();
   emit(parser.push(decoder.flush()));
@@ -84,7 +87,7 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
 }  // namespace
 
 int cmd_chat() {
-  auto loaded = load(g_chat.model_dir);
+  auto loaded = load(g_chat.model_dir, g_chat.chat_template);
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.message());
     return 1;
@@ -96,12 +99,15 @@ int cmd_chat() {
     return 1;
   }
   const bool tty = isatty(STDIN_FILENO) != 0;
+  install_interrupt_handler();
   const Style style{.tty = isatty(STDOUT_FILENO) != 0};
   auto cache = m.model->new_cache(std::min<int64_t>(g_chat.ctx_size, m.model->info().max_position_embeddings));
   std::vector<int32_t> cached;
   std::vector<ChatMessage> messages;
   if (!g_chat.system.empty()) messages.push_back({.role = "system", .content = g_chat.system});
-  if (tty) fmt::print(stderr, "r1 chat with {} — /reset clears the conversation, /exit or Ctrl-D quits\n", m.dir);
+  if (tty)
+    fmt::print(stderr, "r1 chat with {} — Ctrl-C stops an answer, /reset clears the conversation, /exit or Ctrl-D "
+                       "quits\n", m.dir);
   std::string line;
   for (;;) {
     if (tty) fmt::print("> "), std::fflush(stdout);
@@ -137,6 +143,10 @@ CLI::App* add_chat_command(CLI::App& app) {
   chat->add_option("-n,--max-tokens", g_chat.max_tokens, "Most tokens per answer")->check(CLI::Range(1, 1 << 24));
   chat->add_option("-c,--ctx-size", g_chat.ctx_size, "Context size in tokens")->check(CLI::Range(1, 1 << 24));
   chat->add_flag("--hide-thinking", g_chat.hide_thinking, "Fold the reasoning into one line");
+  chat->add_option("--max-thinking-tokens", g_chat.max_thinking_tokens,
+                   "Close the reasoning with </think> after this many tokens and let the model answer")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30));
+  chat->add_option("--chat-template", g_chat.chat_template, "Jinja chat template file replacing the model's own");
   g_chat.sampling.add_to(*chat);
   return chat;
 }

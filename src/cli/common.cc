@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace r1::cli {
 
@@ -19,12 +23,19 @@ std::string default_model_dir() {
   return (fs::path(R1_SOURCE_DIR) / kName).string();
 }
 
-Result<LoadedModel> load(const std::string& dir_arg) {
+Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_template_file) {
   LoadedModel m;
   m.dir = dir_arg.empty() ? default_model_dir() : dir_arg;
   R1_ASSIGN_OR_RETURN(m.model, load_model(m.dir));
   R1_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::load_dir(m.dir));
   R1_ASSIGN_OR_RETURN(m.generation, GenerationConfig::load_dir(m.dir));
+  if (!chat_template_file.empty()) {
+    std::ifstream in(chat_template_file, std::ios::binary);
+    if (!in) return Status::errorf("{}: cannot read the chat template", chat_template_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    m.tokenizer->set_chat_template(text.str());
+  }
   return m;
 }
 
@@ -56,12 +67,41 @@ SamplingParams SamplingFlags::resolve(const GenerationConfig& g) const {
   return p;
 }
 
+Result<ThinkingBudget> thinking_budget(const Tokenizer& tok, int64_t max_tokens, bool starts_in_reasoning) {
+  ThinkingBudget b;
+  b.max_tokens = max_tokens;
+  b.starts_in_reasoning = starts_in_reasoning;
+  b.open_id = tok.token_id("<think>").value_or(-1);
+  b.close_id = tok.token_id("</think>").value_or(-1);
+  if (max_tokens >= 0) {
+    if (b.close_id < 0) return Status::error("--max-thinking-tokens: this model's vocabulary has no </think> token");
+    b.close_ids = tok.encode("\n</think>\n\n", /*add_special=*/false);
+  }
+  return b;
+}
+
 std::vector<int32_t> stop_ids(const LoadedModel& m) {
   std::vector<int32_t> ids = m.generation.eos_token_ids;
   if (auto eos = m.tokenizer->eos_id(); eos && std::find(ids.begin(), ids.end(), *eos) == ids.end())
     ids.push_back(*eos);
   return ids;
 }
+
+namespace {
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) {
+  if (g_interrupted) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+  g_interrupted = 1;
+}
+}  // namespace
+
+void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+bool interrupted() { return g_interrupted != 0; }
+void clear_interrupt() { g_interrupted = 0; }
 
 void print_speed(int64_t prefill_tokens, double prefill_tps, int64_t decode_tokens, double decode_tps) {
   std::fflush(stdout);  // the streamed text first, then the figures

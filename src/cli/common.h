@@ -8,6 +8,7 @@
 
 #include "io/hf_config.h"
 #include "model/model.h"
+#include "runtime/generator.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -23,8 +24,9 @@ struct LoadedModel {
   GenerationConfig generation;  // generation_config.json defaults
 };
 
-// Loads weights, tokenizer and generation defaults from `dir` (empty: the default model).
-Result<LoadedModel> load(const std::string& dir);
+// Loads weights, tokenizer and generation defaults from `dir` (empty: the default model). A non-empty
+// `chat_template_file` replaces the template in tokenizer_config.json.
+Result<LoadedModel> load(const std::string& dir, const std::string& chat_template_file = "");
 
 // The sampling flags of `run` and `chat`; unset flags fall back to generation_config.json, then to r1's defaults.
 struct SamplingFlags {
@@ -38,6 +40,10 @@ struct SamplingFlags {
   SamplingParams resolve(const GenerationConfig& g) const;
 };
 
+// The thinking budget for a prompt: the <think>/</think> ids of the vocabulary and the tokens that close a thought.
+// max_tokens < 0 is unlimited; a budget on a model without </think> is an error.
+Result<ThinkingBudget> thinking_budget(const Tokenizer& tok, int64_t max_tokens, bool starts_in_reasoning);
+
 // End-of-sequence ids: generation_config's eos_token_id list plus the tokenizer's EOS.
 std::vector<int32_t> stop_ids(const LoadedModel& m);
 
@@ -48,14 +54,22 @@ struct Style {
   const char* reset() const { return tty ? "\x1b[0m" : ""; }
 };
 
+// The first Ctrl-C stops the answer being generated (the token callback sees interrupted()); a second one before
+// clear_interrupt() ends the program as usual.
+void install_interrupt_handler();
+bool interrupted();
+void clear_interrupt();
+
 void print_speed(int64_t prefill_tokens, double prefill_tps, int64_t decode_tokens, double decode_tps);
 
 // Each subcommand registers its flags, and main runs the one that was parsed.
 CLI::App* add_run_command(CLI::App& app);
 CLI::App* add_chat_command(CLI::App& app);
 CLI::App* add_info_command(CLI::App& app);
+CLI::App* add_tokenize_command(CLI::App& app);
 int cmd_run();
 int cmd_chat();
 int cmd_info();
+int cmd_tokenize();
 
 }  // namespace r1::cli

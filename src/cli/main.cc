@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       {r1::cli::add_run_command(app), r1::cli::cmd_run},
       {r1::cli::add_chat_command(app), r1::cli::cmd_chat},
       {r1::cli::add_info_command(app), r1::cli::cmd_info},
+      {r1::cli::add_tokenize_command(app), r1::cli::cmd_tokenize},
   };
   CLI11_PARSE(app, argc, argv);
   r1::ThreadPool::set_global_threads(threads);

@@ -15,10 +15,11 @@ namespace r1::cli {
 namespace {
 
 struct RunFlags {
-  std::string model_dir, prompt, prompt_ids;
+  std::string model_dir, prompt, prompt_ids, chat_template;
   int64_t max_tokens = 256;
   int64_t ctx_size = 4096;
-  bool json = false, raw = false;
+  int64_t max_thinking_tokens = -1;
+  bool json = false, raw = false, force_think = false;
   SamplingFlags sampling;
 };
 
@@ -49,6 +50,8 @@ Result<std::vector<int32_t>> build_prompt(const LoadedModel& m, bool* starts_in_
   if (!g_run.raw && !tok.chat_template().empty()) {
     const ChatMessage user{.role = "user", .content = g_run.prompt};
     R1_ASSIGN_OR_RETURN(std::string text, render_chat(tok, std::span(&user, 1), /*add_generation_prompt=*/true));
+    // DeepSeek's advice for R1: make sure the answer starts with a thought.
+    if (g_run.force_think && !prompt_ends_in_reasoning(text)) text += "<think>\n";
     *starts_in_reasoning = prompt_ends_in_reasoning(text);
     return tok.encode(text, /*add_special=*/false);
   }
@@ -63,7 +66,7 @@ Result<std::vector<int32_t>> build_prompt(const LoadedModel& m, bool* starts_in_
 }  // namespace
 
 int cmd_run() {
-  auto loaded = load(g_run.model_dir);
+  auto loaded = load(g_run.model_dir, g_run.chat_template);
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.message());
     return 1;
@@ -79,6 +82,12 @@ int cmd_run() {
   params.max_tokens = g_run.max_tokens;
   params.sampling = g_run.sampling.resolve(m.generation);
   params.stop_ids = stop_ids(m);
+  auto budget = thinking_budget(*m.tokenizer, g_run.max_thinking_tokens, in_reasoning);
+  if (!budget) {
+    fmt::print(stderr, "error: {}\n", budget.message());
+    return 1;
+  }
+  params.thinking = *budget;
   const int64_t ctx = std::min<int64_t>(g_run.ctx_size, m.model->info().max_position_embeddings);
   if (int64_t(prompt->size()) >= ctx) {
     fmt::print(stderr, "error: the prompt has {} tokens, the context size is {}\n", prompt->size(), ctx);
@@ -98,9 +107,10 @@ int cmd_run() {
     if (!d.content.empty()) fmt::print("{}", d.content);
     std::fflush(stdout);
   };
+  install_interrupt_handler();
   auto result = generate(*m.model, *cache, *prompt, params, [&](int32_t id) {
     emit(parser.push(decoder.push(id)));
-    return true;
+    return !interrupted();
   });
   if (!result) {
     fmt::print(stderr, "\nerror: {}\n", result.message());
@@ -133,7 +143,12 @@ CLI::App* add_run_command(CLI::App& app) {
   run->add_option("-n,--max-tokens", g_run.max_tokens, "Most tokens to generate")->check(CLI::Range(1, 1 << 24));
   run->add_option("-c,--ctx-size", g_run.ctx_size, "Context size in tokens")->check(CLI::Range(1, 1 << 24));
   run->add_flag("--raw", g_run.raw, "Do not apply the chat template");
+  run->add_option("--chat-template", g_run.chat_template, "Jinja chat template file replacing the model's own");
   run->add_flag("--json", g_run.json, "Print one JSON object instead of streaming text");
+  run->add_option("--max-thinking-tokens", g_run.max_thinking_tokens,
+                  "Close the reasoning with </think> after this many tokens and let the model answer")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30));
+  run->add_flag("--force-think", g_run.force_think, "Start the answer with <think> (DeepSeek's advice for R1)");
   g_run.sampling.add_to(*run);
   return run;
 }

@@ -38,8 +38,24 @@ Result<GenerateResult> generate(Model& model, KvCache& cache, std::span<const in
 
   t0 = Clock::now();
   out.finish_reason = FinishReason::kLength;
+  const ThinkingBudget& budget = params.thinking;
+  bool thinking = budget.starts_in_reasoning;
+  int64_t thought = 0;
+  std::vector<int32_t> forced;  // pending tokens of a forced end of thought, in reverse order
   for (int64_t n = 0; n < params.max_tokens; ++n) {
-    const int32_t id = sampler.sample(logits.data());
+    if (thinking && budget.max_tokens >= 0 && thought >= budget.max_tokens && forced.empty() && !budget.close_ids.empty())
+      forced.assign(budget.close_ids.rbegin(), budget.close_ids.rend());
+    int32_t id;
+    if (!forced.empty()) {
+      id = forced.back();
+      forced.pop_back();
+      sampler.accept(id);
+    } else {
+      id = sampler.sample(logits.data());
+    }
+    if (id == budget.close_id && budget.close_id >= 0) thinking = false;
+    else if (n == 0 && id == budget.open_id && budget.open_id >= 0) thinking = true;
+    else if (thinking) ++thought;
     out.ids.push_back(id);
     if (on_token && !on_token(id)) {
       out.finish_reason = FinishReason::kCancelled;

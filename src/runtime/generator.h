@@ -13,10 +13,21 @@
 
 namespace r1 {
 
+// A cap on reasoning (DeepSeek-R1's <think> block): once `max_tokens` tokens have been spent thinking, the thought
+// is closed by emitting `close_ids` (e.g. the tokens of "\n</think>\n\n") and the model goes on to answer.
+struct ThinkingBudget {
+  int64_t max_tokens = -1;          // -1: unlimited; 0: close the thought at once
+  bool starts_in_reasoning = false;  // the prompt ends inside <think> (newer R1 templates)
+  int32_t open_id = -1;             // <think>: entering reasoning when generated first
+  int32_t close_id = -1;            // </think>: the model closed the thought itself
+  std::vector<int32_t> close_ids;   // what is emitted to close it
+};
+
 struct GenerateParams {
   int64_t max_tokens = 256;          // new tokens at most
   SamplingParams sampling;
   std::vector<int32_t> stop_ids;     // end-of-sequence ids: generation stops after emitting one
+  ThinkingBudget thinking;
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };

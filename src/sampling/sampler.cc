@@ -69,9 +69,14 @@ int32_t Sampler::sample(float* logits) {
   } else {
     id = draw(logits);
   }
+  accept(id);
+  return id;
+}
+
+void Sampler::accept(int32_t id) {
+  if (id < 0 || id >= vocab_) return;
   if (!in_context_[size_t(id)]) in_context_[size_t(id)] = 1, touched_.push_back(id);
   ++output_count_[size_t(id)];
-  return id;
 }
 
 int32_t Sampler::draw(const float* logits) {

@@ -43,6 +43,8 @@ class Sampler {
   void add_context(std::span<const int32_t> ids);
   // Picks the next token from logits[vocab_size] (modified in place) and records it as output.
   int32_t sample(float* logits);
+  // Records a token that was placed in the output without sampling (a forced end of thought), for the penalties.
+  void accept(int32_t id);
 
  private:
   void apply_penalties(float* logits) const;

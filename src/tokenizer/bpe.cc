@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <queue>
+#include <algorithm>
 
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -43,6 +43,9 @@ Result<std::unique_ptr<BpeModel>> BpeModel::build(BpeSpec spec, bool byte_level)
     m->unk_id_ = it->second;
   }
 
+  if (!spec.merge_ranks.empty() && spec.merge_ranks.size() != spec.merges.size()) {
+    return Status::errorf("{} merge ranks for {} merges", spec.merge_ranks.size(), spec.merges.size());
+  }
   m->merges_.reserve(spec.merges.size());
   for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
     const auto& [a, b] = spec.merges[rank];
@@ -56,7 +59,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::build(BpeSpec spec, bool byte_level)
       return Status::errorf("merge {} \"{} {}\": the {} token is not in the vocab", rank + 1, a, b, missing);
     }
     // A repeated pair takes its last rank, as HF's map construction does.
-    m->merges_[pair_key(ia->second, ib->second)] = Merge{static_cast<int32_t>(rank), iab->second};
+    const int32_t r = spec.merge_ranks.empty() ? static_cast<int32_t>(rank) : spec.merge_ranks[rank];
+    m->merges_.set(ia->second, ib->second, PairTable::Merge{r, iab->second});
   }
   return m;
 }
@@ -114,39 +118,67 @@ void BpeModel::symbolize(std::string_view word, std::vector<int32_t>& symbols) c
   }
 }
 
-// Applies merges lowest rank first (leftmost among equal ranks) until none applies. The symbols form a
-// linked list; heap entries that no longer describe a live adjacent pair are skipped when popped.
-void BpeModel::merge(std::vector<int32_t>& symbols) const {
-  const int n = static_cast<int>(symbols.size());
+// Applies merges lowest rank first (leftmost among equal ranks) until none applies, to symbols[start..].
+// Short words (most of them) rescan all adjacent pairs after each merge; longer ones keep a heap of
+// candidates over a linked list of symbols, skipping entries that no longer describe a live adjacent pair.
+// Both pick the same merge at every step.
+void BpeModel::merge(std::vector<int32_t>& symbols, size_t start) const {
+  const int n = static_cast<int>(symbols.size() - start);
   if (n < 2) return;
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) {
-    prev[i] = i - 1;
-    next[i] = i + 1 < n ? i + 1 : -1;
+  int32_t* sym = symbols.data() + start;
+  if (n <= kShortWord) {
+    int len = n;
+    for (;;) {
+      int best = -1;
+      PairTable::Merge best_merge{INT32_MAX, -1};
+      for (int i = 0; i + 1 < len; ++i) {
+        const PairTable::Merge* m = merges_.find(sym[i], sym[i + 1]);
+        if (m != nullptr && m->rank < best_merge.rank) {
+          best = i;
+          best_merge = *m;
+        }
+      }
+      if (best < 0) break;
+      sym[best] = best_merge.id;
+      std::copy(sym + best + 2, sym + len, sym + best + 1);
+      --len;
+    }
+    symbols.resize(start + static_cast<size_t>(len));
+    return;
   }
+
   struct Candidate {
     int32_t rank;
     int pos;  // index of the left symbol; it keeps its index after merging, so order stays left-to-right
     int32_t left, right, merged;
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+  thread_local std::vector<int> prev, next;
+  thread_local std::vector<Candidate> heap;
+  prev.resize(static_cast<size_t>(n));
+  next.resize(static_cast<size_t>(n));
+  heap.clear();
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
   auto consider = [&](int pos) {
     if (pos < 0 || next[pos] < 0) return;
-    const auto it = merges_.find(pair_key(symbols[pos], symbols[next[pos]]));
-    if (it != merges_.end()) {
-      heap.push({it->second.rank, pos, symbols[pos], symbols[next[pos]], it->second.id});
+    if (const PairTable::Merge* m = merges_.find(sym[pos], sym[next[pos]])) {
+      heap.push_back({m->rank, pos, sym[pos], sym[next[pos]], m->id});
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
     }
   };
   for (int i = 0; i + 1 < n; ++i) consider(i);
-  std::vector<bool> alive(n, true);
+  constexpr int32_t kDead = -1;  // marks a symbol merged into its left neighbour (ids are never negative)
   while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    const Candidate c = heap.back();
+    heap.pop_back();
     const int right = next[c.pos];
-    if (!alive[c.pos] || right < 0 || symbols[c.pos] != c.left || symbols[right] != c.right) continue;
-    symbols[c.pos] = c.merged;
-    alive[right] = false;
+    if (sym[c.pos] != c.left || right < 0 || sym[right] != c.right) continue;
+    sym[c.pos] = c.merged;
+    sym[right] = kDead;
     next[c.pos] = next[right];
     if (next[right] >= 0) prev[next[right]] = c.pos;
     consider(prev[c.pos]);
@@ -154,9 +186,9 @@ void BpeModel::merge(std::vector<int32_t>& symbols) const {
   }
   int w = 0;
   for (int i = 0; i < n; ++i) {
-    if (alive[i]) symbols[w++] = symbols[i];
+    if (sym[i] != kDead) sym[w++] = sym[i];
   }
-  symbols.resize(w);
+  symbols.resize(start + static_cast<size_t>(w));
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
@@ -167,23 +199,18 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
       return;
     }
   }
-  const bool cacheable = word.size() <= kMaxCachedWordBytes;
+  const bool cacheable = word.size() <= WordCache::kMaxWordBytes;
+  const uint64_t h = cacheable ? hash_bytes(word) : 0;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (const auto it = cache_.find(word); it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
+    if (cache_.get(word, h, out)) return;
   }
-  std::vector<int32_t> symbols;
-  symbols.reserve(word.size());
-  symbolize(word, symbols);
-  merge(symbols);
-  out.insert(out.end(), symbols.begin(), symbols.end());
+  const size_t start = out.size();
+  symbolize(word, out);
+  merge(out, start);
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cache_.size() >= kMaxCachedWords) cache_.clear();  // crude but bounded; hot words come back quickly
-    cache_.emplace(std::string(word), std::move(symbols));
+    cache_.put(word, h, out.data() + start, out.size() - start);
   }
 }
 

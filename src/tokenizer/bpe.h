@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "tokenizer/bpe_tables.h"
 #include "tokenizer/tokenizer_spec.h"
 
 namespace r1::tok {
@@ -50,15 +51,8 @@ class BpeModel {
  private:
   BpeModel() = default;
   void symbolize(std::string_view word, std::vector<int32_t>& symbols) const;
-  void merge(std::vector<int32_t>& symbols) const;
-
-  struct Merge {
-    int32_t rank;
-    int32_t id;  // the merged token
-  };
-  static uint64_t pair_key(int32_t a, int32_t b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-  }
+  void merge(std::vector<int32_t>& symbols, size_t start) const;
+  static constexpr int kShortWord = 12;  // merge() rescans words up to this many symbols instead of a heap
 
   bool byte_level_ = false;
   bool byte_fallback_ = false;
@@ -66,15 +60,13 @@ class BpeModel {
   bool ignore_merges_ = false;
   std::optional<int32_t> unk_id_;
   StringMap<int32_t> vocab_;                    // raw bytes (byte-level) or token text -> id
-  std::unordered_map<uint64_t, Merge> merges_;  // (left id, right id) -> rank and merged id
+  PairTable merges_;                            // (left id, right id) -> rank and merged id
   std::array<int32_t, 256> byte_ids_{};         // byte-level: id of each single byte; fallback: id of <0xNN>
   std::vector<std::string> id_to_text_;         // stored text by id
 
   // Bounded per-word cache: words repeat a lot in natural text, and BPE is the expensive part.
-  static constexpr size_t kMaxCachedWords = 1 << 16;
-  static constexpr size_t kMaxCachedWordBytes = 128;
   mutable std::mutex cache_mutex_;
-  mutable StringMap<std::vector<int32_t>> cache_;
+  mutable WordCache cache_;
 };
 
 }  // namespace r1::tok

@@ -19,6 +19,7 @@ namespace r1::tok {
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
+  bool jit = false;  // JIT-compiled: matched through pcre2_jit_match, which skips the interpreter's checks
   ~Code() { pcre2_code_free(code); }
 };
 
@@ -61,10 +62,12 @@ Result<Regex> Regex::compile(const std::string& pattern) {
     return Status::errorf("regex \"{}\" does not compile at offset {}: {}", pattern, error_offset,
                           reinterpret_cast<const char*>(message.data()));
   }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
+  // Falls back to the interpreter if JIT is unavailable.
+  const bool jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
   Regex regex;
   auto owned = std::make_shared<Code>();
   owned->code = code;
+  owned->jit = jit;
   regex.code_ = std::move(owned);
   return regex;
 }
@@ -76,7 +79,9 @@ bool Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t offset = 0;
   while (offset < text.size()) {
-    const int rc = pcre2_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context);
+    const int rc =
+        code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context)
+                   : pcre2_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context);
     if (rc == PCRE2_ERROR_NOMATCH) return true;
     if (rc < 0) return false;  // match/depth/JIT-stack limit: give up on the rest
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(scratch.data);
@@ -99,29 +104,9 @@ bool Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
 
 namespace {
 
-std::string unicode_normalize(std::string_view text, UnicodeForm form) {
-  bool ascii = true;
-  for (char c : text) ascii &= static_cast<uint8_t>(c) < 0x80;
-  if (ascii) return std::string(text);  // every normal form leaves ASCII unchanged
-
-  int options = UTF8PROC_STABLE;
-  switch (form) {
-    case UnicodeForm::kNfc:
-      options |= UTF8PROC_COMPOSE;
-      break;
-    case UnicodeForm::kNfd:
-      options |= UTF8PROC_DECOMPOSE;
-      break;
-    case UnicodeForm::kNfkc:
-      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-      break;
-    case UnicodeForm::kNfkd:
-      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-      break;
-  }
-  // utf8proc rejects invalid UTF-8, so normalize each valid run and copy stray bytes through unchanged.
-  std::string out;
-  out.reserve(text.size());
+// Normalizes one stretch of text with utf8proc. utf8proc rejects invalid UTF-8, so each valid run is normalized
+// and stray bytes are copied through unchanged.
+void normalize_stretch(std::string_view text, int options, std::string& out) {
   size_t i = 0;
   while (i < text.size()) {
     size_t run_end = i;
@@ -145,6 +130,98 @@ std::string unicode_normalize(std::string_view text, UnicodeForm form) {
     }
     if (i < text.size() && utf8::char_len(text, i) == 0) out += text[i++];
   }
+}
+
+// NFC quick check. A character is NFC-stable when it has combining class 0, no canonical decomposition and is
+// not the second element of any canonical composition; NFC leaves a string of such characters unchanged (no
+// decomposition, no reordering, nothing to compose). The table marks the unstable characters below kLimit —
+// above it Unicode has no decompositions and no combining marks — and is derived once from utf8proc:
+// combining marks, characters that decompose, and every non-first character of a canonical decomposition
+// (which covers all second elements of compositions, Hangul jamo included).
+class NfcStable {
+ public:
+  static const NfcStable& get() {
+    static const NfcStable table;
+    return table;
+  }
+  bool stable(uint32_t cp) const { return cp >= kLimit || (unstable_[cp >> 6] >> (cp & 63) & 1) == 0; }
+  // True when every character of `s` is valid UTF-8 and NFC-stable.
+  bool all_stable(std::string_view s) const {
+    for (size_t i = 0; i < s.size();) {
+      const auto b = static_cast<uint8_t>(s[i]);
+      if (b < 0x80) {
+        ++i;
+        continue;
+      }
+      const size_t n = utf8::char_len(s, i);
+      if (n == 0 || !stable(utf8::decode_char(s, i, n))) return false;
+      i += n;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr uint32_t kLimit = 0x30000;
+  NfcStable() : unstable_(kLimit / 64, 0) {
+    std::array<utf8proc_int32_t, 32> buf{};
+    for (uint32_t cp = 0x80; cp < kLimit; ++cp) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates never occur in valid UTF-8
+      const auto c = static_cast<utf8proc_int32_t>(cp);
+      if (utf8proc_get_property(c)->combining_class != 0) mark(cp);
+      int boundclass = 0;
+      const utf8proc_ssize_t n =
+          utf8proc_decompose_char(c, buf.data(), buf.size(), UTF8PROC_DECOMPOSE, &boundclass);
+      if (n <= 0 || n > static_cast<utf8proc_ssize_t>(buf.size()) || (n == 1 && buf[0] == c)) continue;
+      mark(cp);
+      for (utf8proc_ssize_t k = 1; k < n; ++k) {
+        if (buf[k] >= 0 && static_cast<uint32_t>(buf[k]) < kLimit) mark(static_cast<uint32_t>(buf[k]));
+      }
+    }
+  }
+  void mark(uint32_t cp) { unstable_[cp >> 6] |= uint64_t(1) << (cp & 63); }
+  std::vector<uint64_t> unstable_;  // bit per code point below kLimit
+};
+
+std::string unicode_normalize(std::string_view text, UnicodeForm form) {
+  int options = UTF8PROC_STABLE;
+  switch (form) {
+    case UnicodeForm::kNfc:
+      options |= UTF8PROC_COMPOSE;
+      break;
+    case UnicodeForm::kNfd:
+      options |= UTF8PROC_DECOMPOSE;
+      break;
+    case UnicodeForm::kNfkc:
+      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case UnicodeForm::kNfkd:
+      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
+  }
+  // Every normal form leaves ASCII unchanged, and an ASCII character is a starter that never composes with
+  // what precedes it, so normalization splits at each ASCII character: only a non-ASCII stretch (with the one
+  // ASCII character before it, which marks may attach to) goes through utf8proc.
+  std::string out;
+  out.reserve(text.size());
+  size_t done = 0;  // text[0, done) is in out
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<uint8_t>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t start = i > done ? i - 1 : i;
+    size_t end = i;
+    while (end < text.size() && static_cast<uint8_t>(text[end]) >= 0x80) ++end;
+    out.append(text.substr(done, start - done));
+    const std::string_view stretch = text.substr(start, end - start);
+    if (form == UnicodeForm::kNfc && NfcStable::get().all_stable(stretch)) {
+      out.append(stretch);  // most text in most scripts
+    } else {
+      normalize_stretch(stretch, options, out);
+    }
+    done = i = end;
+  }
+  out.append(text.substr(done));
   return out;
 }
 
@@ -206,6 +283,16 @@ void apply_split(const PreTokenizer::RegexSplit& split, const Word& word, std::v
     }
   } else {
     split.regex.find_all(text, spans);  // on a matcher failure the unmatched rest stays one piece
+  }
+  if (split.behavior == SplitBehavior::kIsolated) {  // the common case: every match and gap is a piece
+    size_t prev = 0;
+    for (const auto& [s, e] : spans) {
+      if (s > prev) out.push_back({text.substr(prev, s - prev), word.at_start && prev == 0});
+      out.push_back({text.substr(s, e - s), word.at_start && s == 0});
+      prev = e;
+    }
+    if (prev < text.size()) out.push_back({text.substr(prev), word.at_start && prev == 0});
+    return;
   }
   size_t prev = 0;
   for (const auto& [s, e] : spans) {

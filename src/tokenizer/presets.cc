@@ -97,12 +97,14 @@ struct KindName {
   PreTokenizerKind kind;
   std::string_view name;
 };
-constexpr std::array<KindName, 6> kKindNames = {{{PreTokenizerKind::kQwen2, "qwen2"},
+// Canonical names first; later entries are aliases (llama.cpp's names for the same split).
+constexpr std::array<KindName, 7> kKindNames = {{{PreTokenizerKind::kQwen2, "qwen2"},
                                                  {PreTokenizerKind::kDeepSeekV3, "deepseek-v3"},
                                                  {PreTokenizerKind::kDeepSeekLlm, "deepseek-llm"},
                                                  {PreTokenizerKind::kDeepSeekCoder, "deepseek-coder"},
                                                  {PreTokenizerKind::kLlamaBpe, "llama-bpe"},
-                                                 {PreTokenizerKind::kGpt2, "gpt2"}}};
+                                                 {PreTokenizerKind::kGpt2, "gpt2"},
+                                                 {PreTokenizerKind::kQwen2, "deepseek-r1-qwen"}}};
 }  // namespace
 
 }  // namespace r1::tok
@@ -121,6 +123,15 @@ std::optional<PreTokenizerKind> pre_tokenizer_kind_from_name(std::string_view na
     if (k.name == name) return k.kind;
   }
   return std::nullopt;
+}
+
+std::string pre_tokenizer_kind_names() {
+  std::string names;
+  for (const auto& k : tok::kKindNames) {
+    if (!names.empty()) names += ", ";
+    names += k.name;
+  }
+  return names;
 }
 
 }  // namespace r1

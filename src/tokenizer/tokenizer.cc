@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "io/gguf.h"
 #include "tokenizer/added_vocab.h"
 #include "tokenizer/bpe.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/hf_files.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -217,6 +219,27 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_dir(const std::string& dir,
   auto impl = Impl::build(std::move(spec));
   if (!impl.is_ok()) return impl.status().with_context(source);
   return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(impl).value()));
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load_gguf(const std::string& path,
+                                                        const TokenizerLoadOptions& options) {
+  R1_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
+  return from_gguf(file, options);
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file, const TokenizerLoadOptions& options) {
+  tok::TokenizerSpec spec;
+  R1_RETURN_IF_ERROR(tok::read_gguf_vocab(file, options.pre_tokenizer, spec));
+  auto impl = Impl::build(std::move(spec));
+  if (!impl.is_ok()) return impl.status().with_context(file.path());
+  return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(impl).value()));
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string& path, const TokenizerLoadOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return load_dir(path, options);
+  if (!std::filesystem::exists(path, ec)) return Status::errorf("{}: no such file or folder", path);
+  return load_gguf(path, options);
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {

@@ -18,18 +18,23 @@
 
 namespace r1 {
 
+class GgufFile;
+
 // Pre-tokenizer presets for folders that only have vocab.json + merges.txt (the regex splits of the model's
 // own tokenizer.json, as llama.cpp's `tokenizer.ggml.pre` names them).
 enum class PreTokenizerKind { kQwen2, kDeepSeekV3, kDeepSeekLlm, kDeepSeekCoder, kLlamaBpe, kGpt2 };
 
-// "qwen2", "deepseek-v3", "deepseek-llm", "deepseek-coder", "llama-bpe", "gpt2".
+// "qwen2", "deepseek-v3", "deepseek-llm", "deepseek-coder", "llama-bpe", "gpt2"; from_name also takes
+// llama.cpp's alias "deepseek-r1-qwen" (= qwen2).
 std::string_view pre_tokenizer_kind_name(PreTokenizerKind kind);
 std::optional<PreTokenizerKind> pre_tokenizer_kind_from_name(std::string_view name);
+// Every name from_name accepts, comma-separated (for error messages).
+std::string pre_tokenizer_kind_names();
 
 struct TokenizerLoadOptions {
   // Preset for a folder without tokenizer.json. Default: qwen2 when tokenizer_config.json's tokenizer_class
   // is Qwen2Tokenizer(Fast), else gpt2. Ignored when tokenizer.json exists (it describes its own
-  // pre-tokenizer).
+  // pre-tokenizer). For a GGUF "gpt2" vocabulary it replaces tokenizer.ggml.pre.
   std::optional<PreTokenizerKind> pre_tokenizer;
 };
 
@@ -41,12 +46,25 @@ class Tokenizer {
   // chat_template.jinja.
   static Result<std::unique_ptr<Tokenizer>> load_dir(const std::string& dir,
                                                      const TokenizerLoadOptions& options = {});
+  // The vocabulary of a GGUF file (tokenizer.ggml.*): model "gpt2" (byte-level BPE with merges; the
+  // pre-tokenizer from tokenizer.ggml.pre, gpt2 when absent) or "llama" (SentencePiece BPE: merges by piece
+  // score, byte fallback, "▁" for spaces). Control and user-defined tokens become added tokens (control ones
+  // special); BOS/EOS and whether to add them come from the file, and tokenizer.chat_template is read.
+  // options.pre_tokenizer overrides tokenizer.ggml.pre.
+  static Result<std::unique_ptr<Tokenizer>> load_gguf(const std::string& path,
+                                                      const TokenizerLoadOptions& options = {});
+  static Result<std::unique_ptr<Tokenizer>> from_gguf(const GgufFile& file, const TokenizerLoadOptions& options = {});
+  // load_gguf for a file, load_dir for a folder.
+  static Result<std::unique_ptr<Tokenizer>> load(const std::string& path, const TokenizerLoadOptions& options = {});
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
 
   // Added/special tokens written in `text` are matched first (leftmost-longest) and never split. With
   // add_special, BOS (and EOS) are added when the tokenizer is configured to add them.
+  // Invalid UTF-8 is accepted and kept: every byte reaches a token (byte-level vocabularies have one per byte,
+  // SentencePiece ones with byte fallback use <0xNN>; regex pre-tokenizers put invalid bytes in pieces of
+  // their own), so decode(encode(s)) == utf8::to_valid(s) wherever the normalizer leaves s alone.
   std::vector<int32_t> encode(std::string_view text, bool add_special = false) const;
   // Unknown ids are skipped; bytes that do not form UTF-8 become U+FFFD (see utf8.h).
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;

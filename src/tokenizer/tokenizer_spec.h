@@ -54,6 +54,10 @@ using PreTokenizerStep = std::variant<SplitStep, ByteLevelStep, MetaspaceStep, D
 struct BpeSpec {
   std::vector<std::pair<std::string, int32_t>> vocab;       // token text -> id
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
+  // Rank of each merge when it is not simply its index: SentencePiece vocabularies (GGUF "llama") merge the
+  // pair whose merged piece has the highest score, leftmost among equal scores, so pieces of equal score
+  // share a rank. Empty, or one entry per merge.
+  std::vector<int32_t> merge_ranks;
   std::optional<std::string> unk_token;
   bool byte_fallback = false;  // unknown characters become <0xNN> tokens
   bool fuse_unk = false;       // consecutive unknown characters become one unk token

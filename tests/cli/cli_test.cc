@@ -94,7 +94,7 @@ TEST(Cli, Info) {
   EXPECT_NE(r.out.find("qwen2 (Qwen2ForCausalLM)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("GQA: 8 query heads, 2 KV heads, head dim 16"), std::string::npos) << r.out;
   // 2 layers x (K + V) x 2 KV heads x 16 dims x 2 bytes = 256 B per token in bf16.
-  EXPECT_NE(r.out.find("KV cache / token: 256 B bf16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("KV cache / token: 256 bytes in bf16"), std::string::npos) << r.out;
 }
 
 TEST(Cli, ErrorsAreMessagesNotCrashes) {
@@ -112,6 +112,38 @@ TEST(Cli, ErrorsAreMessagesNotCrashes) {
   EXPECT_NE(r.out.find("top_p"), std::string::npos) << r.out;
   r = r1("frobnicate");
   EXPECT_NE(r.status, 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Cli, InfoFromABareConfig) {
+  const Outcome r = r1("info --config " + std::string(R1_FIXTURES_DIR) + "/configs/deepseek-v3/config.json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("deepseek_v3 (DeepseekV3ForCausalLM)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(671.03B)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("KV cache / token: 70272 bytes in bf16"), std::string::npos) << r.out;
+  const Outcome bad = r1("info --config /nonexistent.json");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("error: /nonexistent.json"), std::string::npos) << bad.out;
+}
+
+TEST(Cli, ThinkingBudgetClosesTheThoughtEarly) {
+  // The fixture's template ends the prompt with <think>\n; after 2 tokens of thought r1 closes it with
+  // "\n</think>\n\n" (ids 198 511 198 198) and the rest is the answer.
+  const Outcome r = r1("run -m " + kFixtures + "qwen2_gqa4 -p 'hi' --greedy -n 10 --max-thinking-tokens 2 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = json_of(r);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  const std::vector<int32_t> ids = j["ids"];
+  ASSERT_GE(ids.size(), 6u);
+  EXPECT_EQ(std::vector<int32_t>(ids.begin() + 2, ids.begin() + 6), (std::vector<int32_t>{198, 511, 198, 198}));
+  EXPECT_EQ(j["reasoning"].get<std::string>().find("</think>"), std::string::npos);
+  // A model whose vocabulary has no </think> refuses a budget.
+  const Outcome none = r1("run -n 4 --max-thinking-tokens 2");
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.out.find("no </think> token"), std::string::npos) << none.out;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,8 +51,13 @@ class Dict {
   const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
 
  private:
+  // Transparent hashing lets find(string_view) look up without building a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<std::pair<Value, Value>> entries_;
-  std::unordered_map<std::string, size_t> string_index_;  // string key -> position in entries_
+  std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> string_index_;  // key -> index in entries_
 };
 
 // The remaining items of a Python iterator (a generator from `select`, `map`, a `reverse` of a list, ...).
