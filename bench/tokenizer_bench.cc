@@ -6,6 +6,7 @@
 // this and the PyPI `tokenizers` package on the same texts and prints the figures side by side:
 //   build/r1_bench --benchmark_filter=Tokenizer
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -97,14 +98,20 @@ void BM_TokenizerLoad(benchmark::State& state, const std::string& vocab) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_TokenizerEncodeDocs, r1_qwen/gsm8k, "deepseek-r1-distill-qwen", "gsm8k");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeWhole, r1_qwen/gsm8k, "deepseek-r1-distill-qwen", "gsm8k");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeDocs, r1_qwen/conformance, "deepseek-r1-distill-qwen", "conformance");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeWhole, r1_qwen/conformance, "deepseek-r1-distill-qwen", "conformance");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeDocs, deepseek_v3/gsm8k, "deepseek-v3", "gsm8k");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeWhole, deepseek_v3/gsm8k, "deepseek-v3", "gsm8k");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeDocs, deepseek_v3/conformance, "deepseek-v3", "conformance");
-BENCHMARK_CAPTURE(BM_TokenizerEncodeWhole, deepseek_v3/conformance, "deepseek-v3", "conformance");
+// Names like BM_TokenizerEncodeDocs/r1_qwen/gsm8k, which tools/bench_tokenizers.py parses.
+const bool kRegistered = [] {
+  for (const auto& [vocab, short_name] :
+       {std::pair{"deepseek-r1-distill-qwen", "r1_qwen"}, std::pair{"deepseek-v3", "deepseek_v3"}}) {
+    for (const char* text : {"gsm8k", "conformance"}) {
+      const std::string suffix = fmt::format("/{}/{}", short_name, text);
+      benchmark::RegisterBenchmark(("BM_TokenizerEncodeDocs" + suffix).c_str(), BM_TokenizerEncodeDocs, vocab,
+                                   text);
+      benchmark::RegisterBenchmark(("BM_TokenizerEncodeWhole" + suffix).c_str(), BM_TokenizerEncodeWhole,
+                                   vocab, text);
+    }
+  }
+  return true;
+}();
 BENCHMARK_CAPTURE(BM_TokenizerLoad, deepseek_v3, "deepseek-v3")->Unit(benchmark::kMillisecond);
 
 }  // namespace

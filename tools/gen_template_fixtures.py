@@ -679,6 +679,25 @@ LANGUAGE_SNIPPETS += [
     "{% macro m(x) %}{% for i in range(x) %}{{ i }}{% endfor %}{% endmacro %}{{ m(3) ~ m(2) }}",
 ]
 
+# ---- found by differential fuzzing against jinja2 ----
+LANGUAGE_SNIPPETS += [
+    # Constant expressions are folded at compile time through the sandbox's getitem; run-time slices raise.
+    "[{{ 10[1:] }}] [{{ {}[:2] }}] [{{ none[::-1] }}] {{ (true[1:] is not upper) }} [{{ (none if '3' else n)[1:] }}]",
+    "{% set v = false[:2] %}{{ v }}",
+    "{% for x in 0[1:] %}{% endfor %}",
+    "{{ (l[0] < 5)[::-1] }}",
+    "{{ n[1:] }}",
+    "{{ d[1:] }}",
+    "{{ users[1]|truncate(5) }} {{ l|truncate(1) }}",
+    "{{ n|truncate(5) }}",
+    "{{ 'abc' % [] }} {{ 'abc' % {'a': 1} }} {{ '%s' % [1] }}",
+    "{{ 'abc' % 5 }}",
+    "{{ missing is callable }} {{ none is callable }}",
+    "{{ '{:>4}'.format(true) }} {{ '{}'.format(true) }} {{ '{:>4}'.format('ab') }}",
+    "{{ '{:>4}'.format(d) }}",
+    "{{ '{:>4}'.format(none) }}",
+]
+
 # ---- globals and errors ----
 LANGUAGE_SNIPPETS += [
     "{{ raise_exception('Custom error: ' ~ n) }}",
@@ -727,6 +746,14 @@ LANGUAGE_SNIPPETS += [
 
 # --------------------------------------------------------------------------------------------------------------
 
+def write_cases(path, meta, context, cases):
+    """JSON with one case per line: small, and diffs stay readable when the fixtures are regenerated."""
+    dump = lambda x: json.dumps(x, ensure_ascii=False)  # noqa: E731
+    lines = [f'{{"meta": {dump(meta)},', f' "context": {dump(context)},', ' "cases": [']
+    lines += [f"  {dump(c)}," for c in cases[:-1]] + [f"  {dump(cases[-1])}", " ]", "}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -746,8 +773,7 @@ def main():
     meta = {"generator": "tools/gen_template_fixtures.py", "jinja2": jinja2.__version__,
             "checked_against_transformers": hf_compile is not None, "template_sources": sources}
     for path, cases in ((OUT / "cases.json", chat), (OUT / "language_cases.json", lang)):
-        path.write_text(json.dumps({"meta": meta, "context": LANG_CONTEXT if cases is lang else None, "cases": cases},
-                                   ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_cases(path, meta, LANG_CONTEXT if cases is lang else None, cases)
     n_err = sum("error" in c for c in chat)
     print(f"{len(templates)} templates, {len(chat)} chat cases ({n_err} errors), {len(lang)} language cases "
           f"({sum('error' in c for c in lang)} errors); transformers check: {hf_compile is not None}")

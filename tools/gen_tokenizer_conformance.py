@@ -210,7 +210,7 @@ def load_make_hf_vectors():
 def vocabularies():
     hf = load_make_hf_vectors()
     v3 = Tokenizer.from_file(os.path.join(FIX, "deepseek-v3", "tokenizer.json"))
-    v3_specials = [t.content for t in v3.get_added_tokens_decoder().values()]
+    v3_specials = [t.content for _, t in sorted(v3.get_added_tokens_decoder().items())]
     v3_specials = [t for t in v3_specials if "place▁holder" not in t] + ["<｜place▁holder▁no▁7｜>"]
     r1_config = os.path.join(FIX, "deepseek-r1-distill-qwen", "tokenizer_config.json")
     r1 = hf.qwen2_with_added(r1_config)

@@ -1,6 +1,6 @@
-// `r1 tokenize`: text to token ids (or back) for a model folder, a tokenizer folder or a GGUF file. Reads JSON
-// Lines from stdin — one JSON string per line — and writes one line of space-separated ids per input line;
-// with --decode it reads lines of ids and writes each text as a JSON string. This is how conformance is
+// `r1 tokenize`: text to token ids (or back) for a model folder, a tokenizer folder or a GGUF file. Reads
+// JSON Lines from stdin — one JSON string per line — and writes one line of space-separated ids per input
+// line; with --decode it reads lines of ids and writes each text as a JSON string. This is how conformance is
 // checked against other tokenizers, so the output is exactly encode()/decode(), nothing added.
 #include <charconv>
 #include <cstdio>
@@ -90,7 +90,8 @@ int cmd_tokenize() {
 
 CLI::App* add_tokenize_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "tokenize", "Text to token ids: JSON string lines on stdin, space-separated ids out (--decode: reverse)");
+      "tokenize",
+      "Text to token ids: JSON string lines on stdin, space-separated ids out (--decode: reverse)");
   cmd->add_option("-m,--model", g_tokenize.model,
                   "Model folder, tokenizer folder or .gguf file (default: the bundled model)");
   cmd->add_flag("--add-special", g_tokenize.add_special, "Add BOS/EOS as the tokenizer is configured to");

@@ -13,8 +13,8 @@ namespace r1 {
 
 namespace {
 
-constexpr uint32_t kMaxDims = 4;        // GGML_MAX_DIMS
-constexpr int kMaxArrayDepth = 8;       // arrays of arrays deeper than this are refused (stack safety)
+constexpr uint32_t kMaxDims = 4;   // GGML_MAX_DIMS
+constexpr int kMaxArrayDepth = 8;  // arrays of arrays deeper than this are refused (stack safety)
 constexpr uint32_t kMaxAlignment = 1u << 24;
 constexpr uint64_t kMaxReserve = 1 << 16;  // entries reserved ahead of parsing them
 
@@ -105,27 +105,25 @@ uint64_t load_bits(const uint8_t* p, size_t n) {
   return bits;
 }
 
-// ggml's type table (ggml.h enum ggml_type; block and byte sizes from ggml's type_traits). Removed ids have no
-// name.
+// ggml's type table (ggml.h enum ggml_type; block and byte sizes from ggml's type_traits). Removed ids have
+// no name.
 constexpr std::array<GgmlTypeInfo, 40> kGgmlTypes = {{
-    {"f32", 1, 4},        {"f16", 1, 2},        {"q4_0", 32, 18},     {"q4_1", 32, 20},
-    {"", 0, 0},           {"", 0, 0},           {"q5_0", 32, 22},     {"q5_1", 32, 24},
-    {"q8_0", 32, 34},     {"q8_1", 32, 36},     {"q2_K", 256, 84},    {"q3_K", 256, 110},
-    {"q4_K", 256, 144},   {"q5_K", 256, 176},   {"q6_K", 256, 210},   {"q8_K", 256, 292},
-    {"iq2_xxs", 256, 66}, {"iq2_xs", 256, 74},  {"iq3_xxs", 256, 98}, {"iq1_s", 256, 50},
-    {"iq4_nl", 32, 18},   {"iq3_s", 256, 110},  {"iq2_s", 256, 82},   {"iq4_xs", 256, 136},
-    {"i8", 1, 1},         {"i16", 1, 2},        {"i32", 1, 4},        {"i64", 1, 8},
-    {"f64", 1, 8},        {"iq1_m", 256, 56},   {"bf16", 1, 2},       {"", 0, 0},
-    {"", 0, 0},           {"", 0, 0},           {"tq1_0", 256, 54},   {"tq2_0", 256, 66},
-    {"", 0, 0},           {"", 0, 0},           {"", 0, 0},           {"mxfp4", 32, 17},
+    {"f32", 1, 4},      {"f16", 1, 2},        {"q4_0", 32, 18},    {"q4_1", 32, 20},     {"", 0, 0},
+    {"", 0, 0},         {"q5_0", 32, 22},     {"q5_1", 32, 24},    {"q8_0", 32, 34},     {"q8_1", 32, 36},
+    {"q2_K", 256, 84},  {"q3_K", 256, 110},   {"q4_K", 256, 144},  {"q5_K", 256, 176},   {"q6_K", 256, 210},
+    {"q8_K", 256, 292}, {"iq2_xxs", 256, 66}, {"iq2_xs", 256, 74}, {"iq3_xxs", 256, 98}, {"iq1_s", 256, 50},
+    {"iq4_nl", 32, 18}, {"iq3_s", 256, 110},  {"iq2_s", 256, 82},  {"iq4_xs", 256, 136}, {"i8", 1, 1},
+    {"i16", 1, 2},      {"i32", 1, 4},        {"i64", 1, 8},       {"f64", 1, 8},        {"iq1_m", 256, 56},
+    {"bf16", 1, 2},     {"", 0, 0},           {"", 0, 0},          {"", 0, 0},           {"tq1_0", 256, 54},
+    {"tq2_0", 256, 66}, {"", 0, 0},           {"", 0, 0},          {"", 0, 0},           {"mxfp4", 32, 17},
 }};
 
 }  // namespace
 
 std::string_view gguf_type_name(GgufType type) {
   static constexpr std::array<std::string_view, 13> kNames = {
-      "uint8", "int8",   "uint16", "int16", "uint32", "int32",  "float32",
-      "bool",  "string", "array",  "uint64", "int64", "float64"};
+      "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+      "bool",  "string", "array",  "uint64", "int64",  "float64"};
   const auto i = static_cast<uint32_t>(type);
   return i < kNames.size() ? kNames[i] : std::string_view("unknown");
 }
@@ -285,7 +283,8 @@ class GgufParser {
     if (left() < n) return truncated(what);
     out.bits_ = load_bits(data_ + pos_, n);
     pos_ += n;
-    if (type == GgufType::kBool && out.bits_ > 1) return fail("{}: bool value {} is not 0 or 1", what, out.bits_);
+    if (type == GgufType::kBool && out.bits_ > 1)
+      return fail("{}: bool value {} is not 0 or 1", what, out.bits_);
     return Status::ok();
   }
 
@@ -356,7 +355,8 @@ class GgufParser {
       if (!read(t.dims[d])) return truncated(what + " (dimensions)");
       if (t.dims[d] > static_cast<uint64_t>(INT64_MAX)) return fail("{}: dimension {} is negative", what, d);
       elements *= t.dims[d];
-      if (elements > static_cast<unsigned __int128>(INT64_MAX)) return fail("{}: element count overflows", what);
+      if (elements > static_cast<unsigned __int128>(INT64_MAX))
+        return fail("{}: element count overflows", what);
     }
     if (!read(t.type)) return truncated(what + " (type)");
     const GgmlTypeInfo* info = ggml_type_info(t.type);
@@ -367,7 +367,8 @@ class GgufParser {
                   info->block_size);
     }
     const unsigned __int128 bytes = elements / info->block_size * info->type_size;
-    if (bytes > size_) return fail("{}: its {} bytes of data are more than the whole file", what, uint64_t(bytes));
+    if (bytes > size_)
+      return fail("{}: its {} bytes of data are more than the whole file", what, uint64_t(bytes));
     t.nbytes = static_cast<uint64_t>(bytes);
     if (!read(t.offset)) return truncated(what + " (data offset)");
     f_.tensor_index_.emplace(t.name, f_.tensors_.size());
@@ -387,11 +388,13 @@ class GgufParser {
     order.reserve(f_.tensors_.size());
     for (const GgufTensorInfo& t : f_.tensors_) {
       if (t.offset % align != 0) {
-        return fail("tensor \"{}\": data offset {} is not a multiple of the alignment {}", t.name, t.offset, align);
+        return fail("tensor \"{}\": data offset {} is not a multiple of the alignment {}", t.name, t.offset,
+                    align);
       }
       if (t.offset > data_size || t.nbytes > data_size - t.offset) {
-        return fail("tensor \"{}\": data [{}, {}) lies beyond the end of the file (data section holds {} bytes)",
-                    t.name, t.offset, t.offset + t.nbytes, data_size);
+        return fail(
+            "tensor \"{}\": data [{}, {}) lies beyond the end of the file (data section holds {} bytes)",
+            t.name, t.offset, t.offset + t.nbytes, data_size);
       }
       if (t.nbytes > 0) order.push_back(&t);
     }

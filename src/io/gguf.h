@@ -63,15 +63,15 @@ class GgufValue {
  private:
   friend class GgufParser;
   GgufType type_ = GgufType::kUint8;
-  uint64_t bits_ = 0;      // scalar payload as read (zero-extended little-endian bytes)
-  std::string_view str_;   // kString
+  uint64_t bits_ = 0;                       // scalar payload as read (zero-extended little-endian bytes)
+  std::string_view str_;                    // kString
   std::shared_ptr<const GgufArray> array_;  // kArray
 };
 
 struct GgufArray {
-  GgufType type = GgufType::kUint8;  // element type
-  uint64_t size = 0;                 // element count
-  const uint8_t* raw = nullptr;      // packed elements of scalar numeric/bool type, in the file
+  GgufType type = GgufType::kUint8;       // element type
+  uint64_t size = 0;                      // element count
+  const uint8_t* raw = nullptr;           // packed elements of scalar numeric/bool type, in the file
   std::vector<std::string_view> strings;  // [size] when type is kString
   std::vector<GgufValue> arrays;          // [size] when type is kArray
 

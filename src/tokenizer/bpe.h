@@ -59,10 +59,10 @@ class BpeModel {
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
   std::optional<int32_t> unk_id_;
-  StringMap<int32_t> vocab_;                    // raw bytes (byte-level) or token text -> id
-  PairTable merges_;                            // (left id, right id) -> rank and merged id
-  std::array<int32_t, 256> byte_ids_{};         // byte-level: id of each single byte; fallback: id of <0xNN>
-  std::vector<std::string> id_to_text_;         // stored text by id
+  StringMap<int32_t> vocab_;             // raw bytes (byte-level) or token text -> id
+  PairTable merges_;                     // (left id, right id) -> rank and merged id
+  std::array<int32_t, 256> byte_ids_{};  // byte-level: id of each single byte; fallback: id of <0xNN>
+  std::vector<std::string> id_to_text_;  // stored text by id
 
   // Bounded per-word cache: words repeat a lot in natural text, and BPE is the expensive part.
   mutable std::mutex cache_mutex_;

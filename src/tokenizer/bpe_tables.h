@@ -1,6 +1,6 @@
-// The two hot lookup tables of BPE encoding, as flat open-addressing arrays (no per-entry allocation, one or two
-// cache lines per probe): the merge table keyed by a pair of token ids, and the bounded cache of encoded words.
-// Internal to src/tokenizer/.
+// The two hot lookup tables of BPE encoding, as flat open-addressing arrays (no per-entry allocation, one or
+// two cache lines per probe): the merge table keyed by a pair of token ids, and the bounded cache of encoded
+// words. Internal to src/tokenizer/.
 #pragma once
 
 #include <cstdint>

@@ -35,8 +35,8 @@ Result<Vocab> read_tokens(const GgufFile& f) {
   if (f.find(gguf_key::kTokenType) == nullptr) return v;
   R1_ASSIGN_OR_RETURN(const GgufArray* types, f.get_array(gguf_key::kTokenType, GgufType::kInt32));
   if (types->size != tokens->size) {
-    return Status::errorf("{}: \"{}\" has {} entries for {} tokens", f.path(), gguf_key::kTokenType, types->size,
-                          tokens->size);
+    return Status::errorf("{}: \"{}\" has {} entries for {} tokens", f.path(), gguf_key::kTokenType,
+                          types->size, tokens->size);
   }
   for (uint64_t i = 0; i < types->size; ++i) {
     const std::optional<int64_t> t = types->int_at(i);
@@ -86,8 +86,8 @@ Status read_merges(const GgufFile& f, BpeSpec& model) {
 Status derive_merges_from_scores(const GgufFile& f, const Vocab& v, BpeSpec& model) {
   R1_ASSIGN_OR_RETURN(const GgufArray* scores, f.get_array(gguf_key::kScores, GgufType::kFloat32));
   if (scores->size != v.tokens.size()) {
-    return Status::errorf("{}: \"{}\" has {} entries for {} tokens", f.path(), gguf_key::kScores, scores->size,
-                          v.tokens.size());
+    return Status::errorf("{}: \"{}\" has {} entries for {} tokens", f.path(), gguf_key::kScores,
+                          scores->size, v.tokens.size());
   }
   auto mergeable = [&](size_t id) {
     return v.types[id] == GgufTokenType::kNormal || v.types[id] == GgufTokenType::kUserDefined;
@@ -169,7 +169,8 @@ Status read_gguf_vocab(const GgufFile& f, std::optional<PreTokenizerKind> pre_ov
   const size_t n = v.tokens.size();
 
   spec.model.vocab.reserve(n);
-  for (size_t id = 0; id < n; ++id) spec.model.vocab.emplace_back(std::string(v.tokens[id]), static_cast<int32_t>(id));
+  for (size_t id = 0; id < n; ++id)
+    spec.model.vocab.emplace_back(std::string(v.tokens[id]), static_cast<int32_t>(id));
   if (llama) {
     R1_RETURN_IF_ERROR(derive_merges_from_scores(f, v, spec.model));
     R1_ASSIGN_OR_RETURN(std::optional<bool> space_prefix, bool_key(f, gguf_key::kAddSpacePrefix));
@@ -190,7 +191,8 @@ Status read_gguf_vocab(const GgufFile& f, std::optional<PreTokenizerKind> pre_ov
   for (size_t id = 0; id < n; ++id) {
     const GgufTokenType t = v.types[id];
     if (t == GgufTokenType::kUnknown && !unk) unk = static_cast<int32_t>(id);
-    if (t != GgufTokenType::kControl && t != GgufTokenType::kUserDefined && t != GgufTokenType::kUnknown) continue;
+    if (t != GgufTokenType::kControl && t != GgufTokenType::kUserDefined && t != GgufTokenType::kUnknown)
+      continue;
     if (v.tokens[id].empty()) continue;
     AddedTokenSpec a;
     a.id = static_cast<int32_t>(id);

@@ -13,6 +13,7 @@
 namespace r1::tok {
 
 // `pre_override` replaces tokenizer.ggml.pre (gpt2 models only).
-Status read_gguf_vocab(const GgufFile& file, std::optional<PreTokenizerKind> pre_override, TokenizerSpec& spec);
+Status read_gguf_vocab(const GgufFile& file, std::optional<PreTokenizerKind> pre_override,
+                       TokenizerSpec& spec);
 
 }  // namespace r1::tok

@@ -80,8 +80,9 @@ bool Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
   size_t offset = 0;
   while (offset < text.size()) {
     const int rc =
-        code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context)
-                   : pcre2_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context);
+        code_->jit
+            ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context)
+            : pcre2_match(code_->code, subject, text.size(), offset, 0, scratch.data, scratch.context);
     if (rc == PCRE2_ERROR_NOMATCH) return true;
     if (rc < 0) return false;  // match/depth/JIT-stack limit: give up on the rest
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(scratch.data);
@@ -104,8 +105,8 @@ bool Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
 
 namespace {
 
-// Normalizes one stretch of text with utf8proc. utf8proc rejects invalid UTF-8, so each valid run is normalized
-// and stray bytes are copied through unchanged.
+// Normalizes one stretch of text with utf8proc. utf8proc rejects invalid UTF-8, so each valid run is
+// normalized and stray bytes are copied through unchanged.
 void normalize_stretch(std::string_view text, int options, std::string& out) {
   size_t i = 0;
   while (i < text.size()) {

@@ -227,7 +227,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_gguf(const std::string& path,
   return from_gguf(file, options);
 }
 
-Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file, const TokenizerLoadOptions& options) {
+Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file,
+                                                        const TokenizerLoadOptions& options) {
   tok::TokenizerSpec spec;
   R1_RETURN_IF_ERROR(tok::read_gguf_vocab(file, options.pre_tokenizer, spec));
   auto impl = Impl::build(std::move(spec));
@@ -235,7 +236,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file, co
   return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(impl).value()));
 }
 
-Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string& path, const TokenizerLoadOptions& options) {
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string& path,
+                                                   const TokenizerLoadOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return load_dir(path, options);
   if (!std::filesystem::exists(path, ec)) return Status::errorf("{}: no such file or folder", path);

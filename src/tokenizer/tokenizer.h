@@ -53,18 +53,20 @@ class Tokenizer {
   // options.pre_tokenizer overrides tokenizer.ggml.pre.
   static Result<std::unique_ptr<Tokenizer>> load_gguf(const std::string& path,
                                                       const TokenizerLoadOptions& options = {});
-  static Result<std::unique_ptr<Tokenizer>> from_gguf(const GgufFile& file, const TokenizerLoadOptions& options = {});
+  static Result<std::unique_ptr<Tokenizer>> from_gguf(const GgufFile& file,
+                                                      const TokenizerLoadOptions& options = {});
   // load_gguf for a file, load_dir for a folder.
-  static Result<std::unique_ptr<Tokenizer>> load(const std::string& path, const TokenizerLoadOptions& options = {});
+  static Result<std::unique_ptr<Tokenizer>> load(const std::string& path,
+                                                 const TokenizerLoadOptions& options = {});
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
 
   // Added/special tokens written in `text` are matched first (leftmost-longest) and never split. With
   // add_special, BOS (and EOS) are added when the tokenizer is configured to add them.
-  // Invalid UTF-8 is accepted and kept: every byte reaches a token (byte-level vocabularies have one per byte,
-  // SentencePiece ones with byte fallback use <0xNN>; regex pre-tokenizers put invalid bytes in pieces of
-  // their own), so decode(encode(s)) == utf8::to_valid(s) wherever the normalizer leaves s alone.
+  // Invalid UTF-8 is accepted and kept: every byte reaches a token (byte-level vocabularies have one per
+  // byte, SentencePiece ones with byte fallback use <0xNN>; regex pre-tokenizers put invalid bytes in pieces
+  // of their own), so decode(encode(s)) == utf8::to_valid(s) wherever the normalizer leaves s alone.
   std::vector<int32_t> encode(std::string_view text, bool add_special = false) const;
   // Unknown ids are skipped; bytes that do not form UTF-8 become U+FFFD (see utf8.h).
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;

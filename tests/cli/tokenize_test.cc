@@ -45,7 +45,7 @@ TEST(CliTokenize, EncodesJsonLinesWithATokenizerFolder) {
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "19923 3");
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
   EXPECT_NE(r.out.find("\n128803 "), std::string::npos) << r.out;  // <｜User｜>
-  EXPECT_TRUE(r.out.ends_with("\n\n")) << r.out;                     // "" -> an empty line
+  EXPECT_TRUE(r.out.ends_with("\n\n")) << r.out;                   // "" -> an empty line
 }
 
 // A small SentencePiece vocabulary (BOS 1, added by default) keeps the many runs below fast.

@@ -54,7 +54,7 @@ GgufWriter sample() {
       .alignment(64);
   std::string f32_data;
   for (float v : {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f}) f32_data += le(v);
-  w.tensor("token_embd.weight", 0, {4, 2}, f32_data);                // f32 [2, 4]
+  w.tensor("token_embd.weight", 0, {4, 2}, f32_data);                    // f32 [2, 4]
   w.tensor("blk.0.attn_q.weight", 8, {32, 2}, std::string(68, '\x11'));  // q8_0: 2 blocks of 34 bytes
   return w;
 }
@@ -160,8 +160,10 @@ TEST(Gguf, MalformedHeadersAreErrors) {
   EXPECT_HAS(error_of(""), "not a GGUF file");
   EXPECT_HAS(error_of("GGML" + le<uint32_t>(3)), "not a GGUF file");
   EXPECT_HAS(error_of("GGUF"), "truncated");
-  EXPECT_HAS(error_of("GGUF" + le<uint32_t>(1) + le<uint64_t>(0) + le<uint64_t>(0)), "version 1 is not supported");
-  EXPECT_HAS(error_of("GGUF" + le<uint32_t>(7) + le<uint64_t>(0) + le<uint64_t>(0)), "unsupported GGUF version 7");
+  EXPECT_HAS(error_of("GGUF" + le<uint32_t>(1) + le<uint64_t>(0) + le<uint64_t>(0)),
+             "version 1 is not supported");
+  EXPECT_HAS(error_of("GGUF" + le<uint32_t>(7) + le<uint64_t>(0) + le<uint64_t>(0)),
+             "unsupported GGUF version 7");
   EXPECT_HAS(error_of("GGUF" + le<uint32_t>(3u << 24) + le<uint64_t>(0) + le<uint64_t>(0)), "big-endian");
   EXPECT_HAS(error_of("GGUF" + le<uint32_t>(3) + le<uint64_t>(0)), "truncated");
   EXPECT_HAS(error_of("GGUF" + le<uint32_t>(3) + le<uint64_t>(0) + le<uint64_t>(1ull << 60)),
@@ -180,7 +182,10 @@ TEST(Gguf, MalformedMetadataIsAnErrorNamingTheKey) {
   EXPECT_HAS(e, "metadata key \"k\": unknown value type 13");
   e = error_of(GgufWriter().kv("k", kArray, le<uint32_t>(kU32) + le<uint64_t>(1ull << 62)).image());
   EXPECT_HAS(e, "metadata key \"k\": array of 4611686018427387904 uint32 runs past the end");
-  e = error_of(GgufWriter().kv("k", kArray, le<uint32_t>(kString) + le<uint64_t>(2) + str("a") + le<uint64_t>(100) + "xy").image());
+  e = error_of(
+      GgufWriter()
+          .kv("k", kArray, le<uint32_t>(kString) + le<uint64_t>(2) + str("a") + le<uint64_t>(100) + "xy")
+          .image());
   EXPECT_HAS(e, "metadata key \"k\"[1]: string of 100 bytes");
   e = error_of(GgufWriter().kv("k", kArray, le<uint32_t>(99) + le<uint64_t>(0)).image());
   EXPECT_HAS(e, "unknown value type 99");
@@ -216,7 +221,10 @@ TEST(Gguf, MalformedTensorsAreErrorsNamingTheTensor) {
   EXPECT_HAS(e, "more than the whole file");
   e = error_of(GgufWriter().tensor("w", 0, {1ull << 62, 1ull << 62}, "", 0).image());
   EXPECT_HAS(e, "overflows");
-  e = error_of(GgufWriter().tensor("w", 0, {8}, std::string(32, '\0')).tensor("w", 0, {8}, std::string(32, '\0')).image());
+  e = error_of(GgufWriter()
+                   .tensor("w", 0, {8}, std::string(32, '\0'))
+                   .tensor("w", 0, {8}, std::string(32, '\0'))
+                   .image());
   EXPECT_HAS(e, "tensor \"w\" appears twice");
   // Data running past the end of the file.
   std::string image = GgufWriter().tensor("w", 0, {8}, std::string(32, '\0')).image();
@@ -273,7 +281,8 @@ TEST(Gguf, RandomCorruptionNeverCrashes) {
           break;
         case 2:  // a large or boundary number in a length/count/offset field
           m.replace(pos, std::min<size_t>(8, m.size() - pos),
-                    le<uint64_t>(std::array<uint64_t, 5>{~0ull, 1ull << 32, 0x7fffffffffffffffull, 0, 31}[rng() % 5])
+                    le<uint64_t>(
+                        std::array<uint64_t, 5>{~0ull, 1ull << 32, 0x7fffffffffffffffull, 0, 31}[rng() % 5])
                         .substr(0, std::min<size_t>(8, m.size() - pos)));
           break;
         case 3:  // truncate

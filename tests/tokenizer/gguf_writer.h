@@ -1,6 +1,6 @@
-// A minimal GGUF writer for tests, written from the format description independently of the reader: metadata of
-// any type, tensors with aligned (or deliberately wrong) offsets. Used by tests/io/gguf_test.cc and the GGUF
-// tokenizer tests.
+// A minimal GGUF writer for tests, written from the format description independently of the reader: metadata
+// of any type, tensors with aligned (or deliberately wrong) offsets. Used by tests/io/gguf_test.cc and the
+// GGUF tokenizer tests.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +17,25 @@ std::string le(T v) {
   std::memcpy(s.data(), &v, sizeof(T));
   return s;
 }
-inline std::string str(const std::string& s) { return le<uint64_t>(s.size()) + s; }
+inline std::string str(const std::string& s) {
+  return le<uint64_t>(s.size()) + s;
+}
 
 // GGUF value type ids.
 enum : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7, kString = 8, kArray = 9,
-  kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 // An array payload (element type, count, elements), for kv(key, kArray, ...).
@@ -95,6 +108,8 @@ class GgufWriter {
   std::string kv_, infos_, data_;
 };
 
-inline std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+inline std::vector<uint8_t> to_bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 }  // namespace r1::gguf_test

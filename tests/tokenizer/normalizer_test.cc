@@ -1,5 +1,5 @@
-// The NFC normalizer's fast paths (ASCII split points, the NFC-stable quick check) against a plain utf8proc NFC
-// of the whole string, over every code point below U+30000 in several contexts.
+// The NFC normalizer's fast paths (ASCII split points, the NFC-stable quick check) against a plain utf8proc
+// NFC of the whole string, over every code point below U+30000 in several contexts.
 #include <gtest/gtest.h>
 #include <utf8proc.h>
 
@@ -43,8 +43,10 @@ TEST(Normalizer, NfcFastPathsAgreeWithUtf8procOnEveryCodePoint) {
 
 TEST(Normalizer, NfcKeepsInvalidBytesAndComposesAroundAscii) {
   const Normalizer nfc({UnicodeNormalize{UnicodeForm::kNfc}});
-  EXPECT_EQ(nfc.apply("e\xCC\x81 x"), "\xC3\xA9 x");                 // e + U+0301 -> é
-  EXPECT_EQ(nfc.apply("a\xFF" "e\xCC\x81"), "a\xFF\xC3\xA9");         // stray byte kept
+  EXPECT_EQ(nfc.apply("e\xCC\x81 x"), "\xC3\xA9 x");  // e + U+0301 -> é
+  EXPECT_EQ(nfc.apply("a\xFF"
+                      "e\xCC\x81"),
+            "a\xFF\xC3\xA9");                                        // stray byte kept
   EXPECT_EQ(nfc.apply("\xEA\xB0\x80\xE1\x86\xA8"), "\xEA\xB0\x81");  // 가 + jamo T -> 각
   EXPECT_EQ(nfc.apply("\xEF\xA4\x80"), "\xE8\xB1\x88");              // CJK compatibility U+F900 -> U+8C48
   EXPECT_EQ(nfc.apply("plain ascii"), "plain ascii");

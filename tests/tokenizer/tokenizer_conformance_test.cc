@@ -1,7 +1,8 @@
 // Conformance with the Hugging Face `tokenizers` package on 5,000 generated strings per vocabulary
-// (tests/fixtures/tokenizers/conformance/, written by tools/gen_tokenizer_conformance.py): the same ids, and the
-// same decoded text — which is the input itself unless the vocabulary's normalizer changed it. Then invalid
-// UTF-8, which the reference cannot take: r1 encodes it losslessly and decodes it with U+FFFD replacements.
+// (tests/fixtures/tokenizers/conformance/, written by tools/gen_tokenizer_conformance.py): the same ids, and
+// the same decoded text — which is the input itself unless the vocabulary's normalizer changed it. Then
+// invalid UTF-8, which the reference cannot take: r1 encodes it losslessly and decodes it with U+FFFD
+// replacements.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -58,7 +59,8 @@ TEST_P(Conformance, SameIdsAndDecodedTextAsHfTokenizers) {
     }
     const std::string decoded = t->decode(r.ids);
     if (decoded != r.decoded && ++text_mismatches <= 5) {
-      ADD_FAILURE() << GetParam() << " line " << i + 1 << ": decode differs\n  r1: " << nlohmann::json(decoded).dump()
+      ADD_FAILURE() << GetParam() << " line " << i + 1
+                    << ": decode differs\n  r1: " << nlohmann::json(decoded).dump()
                     << "\n  hf: " << nlohmann::json(r.decoded).dump();
     }
     round_trips += decoded == r.text;
@@ -84,9 +86,9 @@ INSTANTIATE_TEST_SUITE_P(Vocabularies, Conformance,
 // Ill-formed UTF-8 put into the conformance strings at character boundaries: lone continuation bytes, bytes
 // that never occur (C0, C1, F5..FF), truncated sequences, encoded surrogates, overlong forms.
 std::string corrupt(const std::string& text, std::mt19937& rng) {
-  static const std::vector<std::string> kBad = {"\x80",         "\xBF",     "\xC0",     "\xC1\xBF", "\xF5",
-                                                "\xFF",         "\xFE\xFE", "\xE4\xB8", "\xF0\x9F", "\xF0\x9F\x98",
-                                                "\xED\xA0\x80", "\xE0\x80\xAF", "\xC3",     "\xF4\x90\x80\x80"};
+  static const std::vector<std::string> kBad = {
+      "\x80",     "\xBF",     "\xC0",         "\xC1\xBF",     "\xF5",         "\xFF", "\xFE\xFE",
+      "\xE4\xB8", "\xF0\x9F", "\xF0\x9F\x98", "\xED\xA0\x80", "\xE0\x80\xAF", "\xC3", "\xF4\x90\x80\x80"};
   std::string s = text;
   for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
     size_t pos = rng() % (s.size() + 1);
@@ -97,8 +99,8 @@ std::string corrupt(const std::string& text, std::mt19937& rng) {
 }
 
 // Invalid UTF-8 is defined behaviour: every byte reaches a token (byte-level vocabularies have one per byte,
-// SentencePiece ones fall back to <0xNN>), so decoding gives the input back with each ill-formed subpart shown
-// as U+FFFD: decode(encode(s)) == utf8::to_valid(s), whenever the normalizer leaves s alone.
+// SentencePiece ones fall back to <0xNN>), so decoding gives the input back with each ill-formed subpart
+// shown as U+FFFD: decode(encode(s)) == utf8::to_valid(s), whenever the normalizer leaves s alone.
 TEST_P(Conformance, InvalidUtf8IsEncodedLosslessly) {
   std::string error;
   const Tokenizer* t = tokenizer_for(GetParam(), &error);

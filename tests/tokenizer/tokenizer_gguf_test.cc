@@ -1,6 +1,7 @@
-// Tokenizers from GGUF vocabularies: llama.cpp's DeepSeek-LLM and DeepSeek-Coder vocab files with their golden
-// vectors, a SentencePiece ("llama") vocabulary that merges by score (stories260K, checked against the HF
-// tokenizer.json of the same vocabulary), malformed metadata as errors, and corrupted files that never crash.
+// Tokenizers from GGUF vocabularies: llama.cpp's DeepSeek-LLM and DeepSeek-Coder vocab files with their
+// golden vectors, a SentencePiece ("llama") vocabulary that merges by score (stories260K, checked against the
+// HF tokenizer.json of the same vocabulary), malformed metadata as errors, and corrupted files that never
+// crash.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -96,7 +97,8 @@ TEST(TokenizerGguf, LoadDispatchesOnFileOrFolderAndPreOverride) {
   auto not_gguf = Tokenizer::load(fixture("deepseek-v3/tokenizer.json"));
   ASSERT_FALSE(not_gguf.is_ok());
   EXPECT_NE(not_gguf.message().find("not a GGUF file"), std::string::npos) << not_gguf.message();
-  // The DeepSeek-LLM vocab with the qwen2 preset instead of its own, which NFC-normalizes "e" + U+0301 to "é".
+  // The DeepSeek-LLM vocab with the qwen2 preset instead of its own, which NFC-normalizes "e" + U+0301 to
+  // "é".
   auto qwen2 = Tokenizer::load(fixture("vectors/ggml-vocab-deepseek-llm.gguf"),
                                TokenizerLoadOptions{.pre_tokenizer = PreTokenizerKind::kQwen2});
   ASSERT_TRUE(qwen2.is_ok()) << qwen2.message();
@@ -132,7 +134,9 @@ void expect_error(const GgufWriter& w, std::initializer_list<std::string> needle
 }
 
 TEST(TokenizerGguf, TinyVocabulary) {
-  auto t = from(tiny_gpt2().kv_string("tokenizer.chat_template", "{{ x }}").kv_bool("tokenizer.ggml.add_bos_token", true));
+  auto t = from(tiny_gpt2()
+                    .kv_string("tokenizer.chat_template", "{{ x }}")
+                    .kv_bool("tokenizer.ggml.add_bos_token", true));
   ASSERT_TRUE(t.is_ok()) << t.message();
   EXPECT_EQ((*t)->encode("ab a<s>b<u>", true), (Ids{4, 2, 3, 0, 4, 1, 5}));
   EXPECT_EQ((*t)->decode(Ids{4, 2, 3, 0, 4, 1, 5}, true), "ab ab<u>");
@@ -143,13 +147,15 @@ TEST(TokenizerGguf, TinyVocabulary) {
 }
 
 TEST(TokenizerGguf, MalformedVocabularyIsAnErrorNamingTheKey) {
-  expect_error(tiny_gpt2("deepseek-v9"),
-               {"v.gguf", "\"tokenizer.ggml.pre\" is \"deepseek-v9\"",
-                "supported: qwen2, deepseek-v3, deepseek-llm, deepseek-coder, llama-bpe, gpt2, deepseek-r1-qwen"});
+  expect_error(
+      tiny_gpt2("deepseek-v9"),
+      {"v.gguf", "\"tokenizer.ggml.pre\" is \"deepseek-v9\"",
+       "supported: qwen2, deepseek-v3, deepseek-llm, deepseek-coder, llama-bpe, gpt2, deepseek-r1-qwen"});
   expect_error(GgufWriter().kv_string("tokenizer.ggml.model", "bert"),
                {"\"tokenizer.ggml.model\" is \"bert\"", "supported: gpt2, llama"});
   expect_error(GgufWriter().kv_string("general.name", "x"), {"\"tokenizer.ggml.model\" is missing"});
-  expect_error(GgufWriter().kv_string("tokenizer.ggml.model", "gpt2"), {"\"tokenizer.ggml.tokens\" is missing"});
+  expect_error(GgufWriter().kv_string("tokenizer.ggml.model", "gpt2"),
+               {"\"tokenizer.ggml.tokens\" is missing"});
   expect_error(GgufWriter()
                    .kv_string("tokenizer.ggml.model", "gpt2")
                    .kv("tokenizer.ggml.tokens", kArray, scalar_array<int32_t>(kI32, {1})),
@@ -157,7 +163,8 @@ TEST(TokenizerGguf, MalformedVocabularyIsAnErrorNamingTheKey) {
   expect_error(tiny_gpt2().kv("tokenizer.ggml.merges", kArray, string_array({})),
                {"\"tokenizer.ggml.merges\" appears twice"});
   GgufWriter no_merges;
-  no_merges.kv_string("tokenizer.ggml.model", "gpt2").kv("tokenizer.ggml.tokens", kArray, string_array({"a"}));
+  no_merges.kv_string("tokenizer.ggml.model", "gpt2")
+      .kv("tokenizer.ggml.tokens", kArray, string_array({"a"}));
   expect_error(no_merges, {"\"tokenizer.ggml.merges\" is missing"});
   GgufWriter bad_merge;
   bad_merge.kv_string("tokenizer.ggml.model", "gpt2")
@@ -186,7 +193,8 @@ TEST(TokenizerGguf, MalformedVocabularyIsAnErrorNamingTheKey) {
       .kv("tokenizer.ggml.token_type", kArray, scalar_array<int32_t>(kI32, {9}));
   expect_error(bad_type_value, {"\"tokenizer.ggml.token_type\"[0] is not a token type"});
   GgufWriter no_scores;
-  no_scores.kv_string("tokenizer.ggml.model", "llama").kv("tokenizer.ggml.tokens", kArray, string_array({"a"}));
+  no_scores.kv_string("tokenizer.ggml.model", "llama")
+      .kv("tokenizer.ggml.tokens", kArray, string_array({"a"}));
   expect_error(no_scores, {"\"tokenizer.ggml.scores\" is missing"});
   GgufWriter bad_add_bos = tiny_gpt2();
   bad_add_bos.kv_u32("tokenizer.ggml.add_bos_token", 1);

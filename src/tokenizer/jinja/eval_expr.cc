@@ -21,39 +21,14 @@ Value Interpreter::eval_expr(const Expr& e, const ScopePtr& scope) {
       if (folding_) fail("not a constant");
       return lookup(e.name, *scope);
     case ExprKind::kList:
-    case ExprKind::kTuple: {
-      std::vector<Value> items;
-      items.reserve(e.items.size());
-      for (const ExprPtr& item : e.items) items.push_back(eval(*item, scope));
-      return e.kind == ExprKind::kList ? new_list(std::move(items), limits()) : new_tuple(std::move(items), limits());
-    }
-    case ExprKind::kDict: {
-      Dict d;
-      for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
-        Value key = eval(*e.items[i], scope);
-        check_hashable(key);
-        d.set(std::move(key), eval(*e.items[i + 1], scope));
-      }
-      Value v = Value::dict(std::move(d));
-      if (v.depth() > limits().max_depth) failf("values nested deeper than {} levels", limits().max_depth);
-      return v;
-    }
+    case ExprKind::kTuple:
+    case ExprKind::kDict: return eval_literal(e, scope);
     case ExprKind::kGetAttr: return get_attr(eval(*e.a, scope), e.name);
     case ExprKind::kGetItem: {
       Value obj = eval(*e.a, scope);
       return get_item(obj, eval(*e.b, scope));
     }
-    case ExprKind::kSlice: {
-      Value obj = eval(*e.a, scope);
-      Value parts[3];
-      for (int i = 0; i < 3; ++i) parts[i] = e.items[size_t(i)] ? eval(*e.items[size_t(i)], scope) : Value::none();
-      // jinja2 folds constant expressions at compile time through the sandbox's getitem, which turns a bad slice
-      // into an undefined value; at run time the same slice raises (fold.cc). `{{ 10[1:] }}` is '', `n[1:]` fails.
-      if (folding_ && !obj.is_string() && !obj.is_sequence() && !obj.is_undefined()) {
-        return Value::undefined(fmt::format("{} object has no element slice", type_name(obj)));
-      }
-      return get_slice(obj, parts[0], parts[1], parts[2]);
-    }
+    case ExprKind::kSlice: return eval_slice(e, scope);
     case ExprKind::kCall: {
       if (folding_) fail("not a constant");
       Value callee = eval(*e.a, scope);
@@ -144,6 +119,36 @@ Value Interpreter::eval_constant(const Expr& expr) {
     folding_ = false;
     throw;
   }
+}
+
+Value Interpreter::eval_literal(const Expr& e, const ScopePtr& scope) {
+  if (e.kind != ExprKind::kDict) {
+    std::vector<Value> items;
+    items.reserve(e.items.size());
+    for (const ExprPtr& item : e.items) items.push_back(eval(*item, scope));
+    return e.kind == ExprKind::kList ? new_list(std::move(items), limits()) : new_tuple(std::move(items), limits());
+  }
+  Dict d;
+  for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
+    Value key = eval(*e.items[i], scope);
+    check_hashable(key);
+    d.set(std::move(key), eval(*e.items[i + 1], scope));
+  }
+  Value v = Value::dict(std::move(d));
+  if (v.depth() > limits().max_depth) failf("values nested deeper than {} levels", limits().max_depth);
+  return v;
+}
+
+Value Interpreter::eval_slice(const Expr& e, const ScopePtr& scope) {
+  Value obj = eval(*e.a, scope);
+  Value parts[3];
+  for (int i = 0; i < 3; ++i) parts[i] = e.items[size_t(i)] ? eval(*e.items[size_t(i)], scope) : Value::none();
+  // jinja2 folds constant expressions at compile time through the sandbox's getitem, which turns a bad slice into
+  // an undefined value; at run time the same slice raises (fold.cc). `{{ 10[1:] }}` is '', `{{ n[1:] }}` fails.
+  if (folding_ && !obj.is_string() && !obj.is_sequence() && !obj.is_undefined()) {
+    return Value::undefined(fmt::format("{} object has no element slice", type_name(obj)));
+  }
+  return get_slice(obj, parts[0], parts[1], parts[2]);
 }
 
 Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {

@@ -132,9 +132,9 @@ Value f_trim(Interpreter&, const Value& in, CallArgs& a) {
 Value f_replace(Interpreter& interp, const Value& in, CallArgs& a) {
   Params p("replace", a, {"old", "new", "count"});
   int64_t count = p.has(2) && !p.get(2).is_none() ? as_int_arg(p.get(2), "count") : -1;
-  std::string out = text::replace(to_str(in), to_str(p.get(0)), to_str(p.get(1)), count);
-  if (out.size() > interp.limits().max_string_bytes) fail("string exceeds the size limit");
-  return Value(std::move(out));
+  auto out = text::replace(to_str(in), to_str(p.get(0)), to_str(p.get(1)), count, interp.limits().max_string_bytes);
+  if (!out) fail("string exceeds the size limit");
+  return Value(std::move(*out));
 }
 
 Value f_string(Interpreter&, const Value& in, CallArgs& a) {
@@ -199,23 +199,19 @@ Value f_center(Interpreter&, const Value& in, CallArgs& a) {
 
 Value f_truncate(Interpreter&, const Value& in, CallArgs& a) {
   Params p("truncate", a, {"length", "killwords", "end", "leeway"});
-  if (!in.is_string()) {  // jinja2 measures len(value) and returns short values unchanged, whatever their type
-    int64_t len = length(in);
-    int64_t limit = p.has(0) ? as_int_arg(p.get(0), "length") : 255;
-    int64_t leeway = p.has(3) && !p.get(3).is_none() ? as_int_arg(p.get(3), "leeway") : 5;
-    if (len <= limit + leeway) return in;
-    failf("truncate of a long {} value is not supported", type_name(in));
-  }
-  std::string s = in.str();
   int64_t length = p.has(0) ? as_int_arg(p.get(0), "length") : 255;
   bool killwords = truthy(p.get(1));
   std::string end = p.has(2) ? to_str(p.get(2)) : "...";
   int64_t leeway = p.has(3) && !p.get(3).is_none() ? as_int_arg(p.get(3), "leeway") : 5;  // truncate.leeway policy
   const auto end_len = static_cast<int64_t>(text::length(end));
-  if (length < end_len) fail("expected length >= len(end)");
-  if (leeway < 0) fail("expected leeway >= 0");
-  std::vector<uint32_t> cps = text::code_points(s);
-  if (static_cast<int64_t>(cps.size()) <= length + leeway) return Value(s);
+  if (length < end_len) failf("expected length >= {}, got {}", end_len, length);
+  if (leeway < 0) failf("expected leeway >= 0, got {}", leeway);
+  if (!in.is_string()) {  // jinja2 measures len(value) and returns short values unchanged, whatever their type
+    if (jinja::length(in) <= length + leeway) return in;
+    failf("truncate of a long {} value is not supported", type_name(in));
+  }
+  std::vector<uint32_t> cps = text::code_points(in.str());
+  if (static_cast<int64_t>(cps.size()) <= length + leeway) return in;
   std::string head = text::encode(cps, 0, size_t(length - end_len));
   if (killwords) return Value(head + end);
   return Value(text::rsplit(head, std::string(" "), 1)[0] + end);
@@ -578,6 +574,7 @@ Value f_batch(Interpreter& interp, const Value& in, CallArgs& a) {
   Params p("batch", a, {"linecount", "fill_with"});
   int64_t n = as_int_arg(p.get(0), "linecount");
   if (n <= 0) fail("batch size must be positive");
+  if (n > int64_t(interp.limits().max_items)) fail("batch size exceeds the container size limit");
   std::vector<Value> items = iterate(in), rows, row;
   interp.charge(items.size());
   for (Value& item : items) {

@@ -83,6 +83,8 @@ class Interpreter {
   // eval_expr.cc
   Value eval(const Expr& expr, const ScopePtr& scope);
   Value eval_expr(const Expr& expr, const ScopePtr& scope);
+  Value eval_literal(const Expr& expr, const ScopePtr& scope);  // list, tuple, dict
+  Value eval_slice(const Expr& expr, const ScopePtr& scope);
   Value eval_binary(const Expr& expr, const ScopePtr& scope);
   Value eval_compare(const Expr& expr, const ScopePtr& scope);
   Value eval_filter(const Expr& expr, const ScopePtr& scope, const Value* block_input);

@@ -146,9 +146,10 @@ Value str_find(const Value& self, const CallArgs& args, bool reverse, bool raise
 
 Value str_replace(Interpreter& interp, const Value& self, const CallArgs& args) {
   Params p("replace", args, {"old", "new", "count"});
-  std::string out = text::replace(self.str(), str_arg(p.required(0), "old"), str_arg(p.required(1), "new"), int_arg(p.get(2), -1));
-  if (out.size() > interp.limits().max_string_bytes) fail("string exceeds the size limit");
-  return Value(std::move(out));
+  auto out = text::replace(self.str(), str_arg(p.required(0), "old"), str_arg(p.required(1), "new"),
+                           int_arg(p.get(2), -1), interp.limits().max_string_bytes);
+  if (!out) fail("string exceeds the size limit");
+  return Value(std::move(*out));
 }
 
 Value str_join(Interpreter& interp, const Value& self, const CallArgs& args) {
@@ -246,7 +247,9 @@ const Method kStrMethods[] = {
     {"replace", str_replace},
     {"join", str_join},
     {"format",
-     [](Interpreter&, const Value& s, const CallArgs& a) { return Value(brace_format(s.str(), a)); }},
+     [](Interpreter& i, const Value& s, const CallArgs& a) {
+       return Value(brace_format(s.str(), a, i.limits().max_string_bytes));
+     }},
     {"upper", str_map<text::upper>},
     {"lower", str_map<text::lower>},
     {"title", str_map<text::title>},

@@ -344,9 +344,7 @@ Value floordiv(const Value& a, const Value& b) {
 Value mod(const Value& a, const Value& b, const Limits& limits) {
   defined(a);
   if (a.is_string()) {  // str.__mod__ runs first, so even an undefined argument is formatted (as "")
-    std::string out = percent_format(a.str(), b);
-    check_size(out.size(), limits);
-    return Value(std::move(out));
+    return Value(percent_format(a.str(), b, limits.max_string_bytes));
   }
   defined(b);
   if (!is_numeric(a) || !is_numeric(b)) fail_operands("%", a, b);

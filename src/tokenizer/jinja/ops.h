@@ -60,8 +60,9 @@ Value new_list(std::vector<Value> items, const Limits& limits);
 Value new_tuple(std::vector<Value> items, const Limits& limits);
 
 // printf-style formatting (`"%s" % x`, the `format` filter); args is a tuple, a dict or a single value.
-std::string percent_format(std::string_view format, const Value& args);
+// Both fail as soon as the result would exceed max_bytes.
+std::string percent_format(std::string_view format, const Value& args, size_t max_bytes);
 // str.format(*args, **kwargs) with automatic / numbered / named fields and simple format specs.
-std::string brace_format(std::string_view format, const CallArgs& args);
+std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes);
 
 }  // namespace r1::jinja

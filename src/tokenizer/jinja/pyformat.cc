@@ -165,7 +165,7 @@ Spec parse_percent_spec(std::string_view format, size_t* i, const std::function<
 
 }  // namespace
 
-std::string percent_format(std::string_view format, const Value& args) {
+std::string percent_format(std::string_view format, const Value& args, size_t max_bytes) {
   std::vector<Value> positional;
   const Dict* mapping = nullptr;
   if (args.is_tuple()) {
@@ -213,6 +213,7 @@ std::string percent_format(std::string_view format, const Value& args) {
       arg = &positional[next++];
     }
     out += percent_one(*arg, spec);
+    if (out.size() > max_bytes) failf("formatted string exceeds the limit of {} bytes", max_bytes);
   }
   // CPython skips this check when the argument supports item access (PyMapping_Check: dicts, but also lists).
   const bool mapping_like = args.is_dict() || args.is_list() || args.is_undefined();
@@ -258,7 +259,8 @@ Spec parse_brace_spec(std::string_view s) {
 std::string format_value(const Value& v, std::string_view spec_text) {
   if (spec_text.empty()) return to_str(v);
   Spec spec = parse_brace_spec(spec_text);
-  if (v.is_string() || !v.is_number()) {
+  if (!v.is_string() && !v.is_number()) failf("unsupported format string passed to {}.__format__", type_name(v));
+  if (v.is_string()) {
     if (spec.type && spec.type != 's') failf("Unknown format code '{}' for object of type '{}'", spec.type, type_name(v));
     std::string s = to_str(v);
     if (spec.precision >= 0) s = text::encode(text::code_points(s), 0, size_t(spec.precision));
@@ -327,7 +329,7 @@ Value resolve_field(std::string_view field, const CallArgs& args, size_t* auto_i
 
 }  // namespace
 
-std::string brace_format(std::string_view format, const CallArgs& args) {
+std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes) {
   std::string out;
   size_t auto_index = 0;
   for (size_t i = 0; i < format.size(); ++i) {
@@ -366,6 +368,7 @@ std::string brace_format(std::string_view format, const CallArgs& args) {
     if (conversion == 'r' || conversion == 'a') v = Value(repr(v));
     if (conversion == 's') v = Value(to_str(v));
     out += format_value(v, spec);
+    if (out.size() > max_bytes) failf("formatted string exceeds the limit of {} bytes", max_bytes);
     i = close;
   }
   return out;

@@ -305,7 +305,14 @@ std::vector<std::string> splitlines(std::string_view s, bool keepends) {
   return out;
 }
 
-std::string replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count) {
+std::optional<std::string> replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count,
+                                   size_t max_bytes) {
+  // Size of the result from the number of replacements, so that a huge result is refused before it is built.
+  int64_t n = old.empty() ? int64_t(length(s)) + 1 : jinja::text::count(s, old);
+  if (count >= 0) n = std::min(n, count);
+  const size_t removed = size_t(n) * old.size(), added = size_t(n) * repl.size();
+  if (repl.size() > 0 && size_t(n) > max_bytes / repl.size()) return std::nullopt;
+  if (s.size() - removed + added > max_bytes) return std::nullopt;
   std::string out;
   if (old.empty()) {  // Python inserts the replacement before every character and at the end
     std::vector<uint32_t> cps = code_points(s);

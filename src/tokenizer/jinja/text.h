@@ -36,7 +36,9 @@ std::string strip(std::string_view s, const std::optional<std::string>& chars, b
 std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit);
 std::vector<std::string> rsplit(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit);
 std::vector<std::string> splitlines(std::string_view s, bool keepends);
-std::string replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count);
+// Returns nullopt when the result would exceed max_bytes (checked before it is built).
+std::optional<std::string> replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count,
+                                   size_t max_bytes);
 // Code point index of the first/last occurrence of sub within s[start:end] (Python slice bounds), or -1.
 int64_t find(std::string_view s, std::string_view sub, std::optional<int64_t> start, std::optional<int64_t> end,
              bool reverse);
