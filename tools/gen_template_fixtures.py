@@ -577,6 +577,10 @@ LANGUAGE_SNIPPETS += [
     "{{ '%s %(x)s'|format('a', x=1) }}",
     "{{ '<a href=\"x\">&\\''|e }} {{ '<b>'|escape }} {{ '<b>'|safe }} {{ ('<b>'|safe) + '<i>' }} {{ '<i>' + ('<b>'|safe) }} {{ ('<b>'|e)|e }} {{ '<b>'|forceescape }} {{ ('<b>'|e) ~ '<i>' }} {{ '<b>'|e is escaped }} {{ '<b>' is escaped }} {{ none|e }} {{ 5|safe + '' }}",
     "{{ [('<b>'|safe), '<b>'|e] }} {{ ('a'|safe) == 'a' }} {{ ('<'|safe)|length }} {{ (('<b>'|safe) + '&')|length }}",
+    "{% set m = '<b> '|safe %}{{ (m|upper) + '<' }} {{ (m|trim) + '<' }} {{ (m|title) + '<' }} {{ (m|replace('b', 'i')) + '<' }} {{ (m|string) + '<' }} {{ (m|indent) + '<' }} {{ (m|lower) + '<' }} {{ (m|capitalize) + '<' }} {{ (m|center(7)) + '<' }} {{ (m|join('')) + '<' }} {{ (m|first) + '<' }} {{ m[0] + '<' }} {{ m[1:] + '<' }} {{ (m * 2) + '<' }} {{ (m|reverse) + '<' }}",
+    "{% set m = '<b> x'|safe %}{{ m.upper() + '<' }} {{ m.strip() + '<' }} {{ m.split()[0] + '<' }} {{ m.replace('x', '<y>') }} {{ m.startswith('<') }} {{ m.find('x') }} {{ m.strip('<') }} {{ m.partition(' ') }} {{ '{}-{}'.format(m, '<') }} {{ m.format() }} {{ ('{}'|safe).format('<') }} {{ ('-'|safe).join(['<', m]) }} {{ ('{}'|safe).format(['<']) }} {{ m.center(9, '*') }} {{ m.removeprefix('<') + '<' }}",
+    "{{ ('x'|safe).center(9, '<') }}",
+    "{{ ('<b>' ~ 'xxxxxxxxxxxxxxxxxxxxxx')|safe|truncate(12, end='&') }} {{ ('<b> xx yy zz aa bb cc dd')|safe|truncate(12, killwords=false) + '<' }}",
     "[{{ d|attr('b') }}]|{{ users[0]|attr('name') }}|{% set ns = namespace(v=5) %}{{ ns|attr('v') }}|[{{ ns|attr('w') }}]|{{ d|attr('get') is callable }}",
     "{{ l|default([9]) }} {{ z|default('was none') }} {{ z|default('was none', true) }} {{ false|d(true) }} {{ missing|d }}|",
 ]

@@ -1,7 +1,5 @@
-// Chat prompts for the two template families r1 serves, until a Jinja engine lands: DeepSeek (V3 / R1 /
-// R1-Distill: "<｜User｜>...<｜Assistant｜>...") and ChatML (Qwen: "<|im_start|>role\n...<|im_end|>\n"). The
-// family and its variants are read from the tokenizer's chat_template text; the output equals what the HF
-// template renders for plain system/user/assistant messages (no tools).
+// Chat prompts from the model's own Jinja chat template (tokenizer_config.json `chat_template`, or
+// --chat-template), rendered by r1's Jinja engine exactly as transformers' apply_chat_template renders it.
 #pragma once
 
 #include <span>
@@ -19,7 +17,8 @@ struct ChatMessage {
 };
 
 // Renders the conversation. The text already contains BOS when the template writes it, so encode it with
-// add_special = false. Errors: no (recognisable) chat template, or a role the template family cannot express.
+// add_special = false. Errors: no chat template, a template that does not parse, or one that raises (with
+// chat_template:line:column).
 Result<std::string> render_chat(const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
                                 bool add_generation_prompt);
 

@@ -32,6 +32,9 @@ int64_t as_int_arg(const Value& v, std::string_view what) {
 // jinja2's soft_str: str(value), keeping Markup as Markup.
 Value soft_str(const Value& v) { return v.is_markup() ? v : Value(to_str(v)); }
 
+// Filters that call a str method on soft_str(value) keep Markup as Markup.
+Value same_kind(const Value& in, std::string s) { return in.is_markup() ? Value::markup(std::move(s)) : Value(std::move(s)); }
+
 Value generator(std::vector<Value> items) { return Value::iterator(std::move(items), "generator"); }
 
 Value lower_if_string(const Value& v) { return v.is_string() ? Value(text::lower(v.str())) : v; }
@@ -91,15 +94,15 @@ std::vector<AttrPath> attr_paths(const Value& attribute) {
 
 Value f_upper(Interpreter&, const Value& in, CallArgs& a) {
   Params p("upper", a, {});
-  return Value(text::upper(to_str(in)));
+  return same_kind(in, text::upper(to_str(in)));
 }
 Value f_lower(Interpreter&, const Value& in, CallArgs& a) {
   Params p("lower", a, {});
-  return Value(text::lower(to_str(in)));
+  return same_kind(in, text::lower(to_str(in)));
 }
 Value f_capitalize(Interpreter&, const Value& in, CallArgs& a) {
   Params p("capitalize", a, {});
-  return Value(text::capitalize(to_str(in)));
+  return same_kind(in, text::capitalize(to_str(in)));
 }
 
 // The title filter is not str.title(): words start after runs of spaces, '-', '(', '{', '[' or '<'.
@@ -126,7 +129,7 @@ Value f_trim(Interpreter&, const Value& in, CallArgs& a) {
   Params p("trim", a, {"chars"});
   std::optional<std::string> chars;
   if (p.has(0) && !p.get(0).is_none()) chars = to_str(p.get(0));
-  return Value(text::strip(to_str(in), chars, true, true));
+  return same_kind(in, text::strip(to_str(in), chars, true, true));
 }
 
 Value f_replace(Interpreter& interp, const Value& in, CallArgs& a) {
@@ -190,11 +193,11 @@ Value f_center(Interpreter&, const Value& in, CallArgs& a) {
   std::string s = to_str(in);
   int64_t width = p.has(0) ? as_int_arg(p.get(0), "width") : 80;
   const auto len = static_cast<int64_t>(text::length(s));
-  if (width <= len) return Value(s);
+  if (width <= len) return same_kind(in, s);
   if (width > (int64_t(1) << 24)) fail("width too large");
   int64_t marg = width - len;
   int64_t left = marg / 2 + (marg & width & 1);  // CPython's str.center
-  return Value(std::string(size_t(left), ' ') + s + std::string(size_t(marg - left), ' '));
+  return same_kind(in, std::string(size_t(left), ' ') + s + std::string(size_t(marg - left), ' '));
 }
 
 Value f_truncate(Interpreter&, const Value& in, CallArgs& a) {
@@ -213,8 +216,9 @@ Value f_truncate(Interpreter&, const Value& in, CallArgs& a) {
   std::vector<uint32_t> cps = text::code_points(in.str());
   if (static_cast<int64_t>(cps.size()) <= length + leeway) return in;
   std::string head = text::encode(cps, 0, size_t(length - end_len));
-  if (killwords) return Value(head + end);
-  return Value(text::rsplit(head, std::string(" "), 1)[0] + end);
+  if (in.is_markup()) end = text::html_escape(end);  // Markup + str escapes the str
+  if (!killwords) head = text::rsplit(head, std::string(" "), 1)[0];
+  return same_kind(in, head + end);
 }
 
 Value f_wordcount(Interpreter&, const Value& in, CallArgs& a) {
@@ -435,7 +439,7 @@ Value f_reverse(Interpreter&, const Value& in, CallArgs& a) {
   if (in.is_string()) {
     std::vector<uint32_t> cps = text::code_points(in.str());
     std::reverse(cps.begin(), cps.end());
-    return Value(text::encode(cps, 0, cps.size()));
+    return same_kind(in, text::encode(cps, 0, cps.size()));
   }
   if (in.is_iterator()) {  // Python: reversed() fails on a generator, so jinja2 reverses list(value)
     std::vector<Value> items = iterate(in);

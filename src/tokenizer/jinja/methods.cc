@@ -1,6 +1,8 @@
 #include "tokenizer/jinja/methods.h"
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 #include "tokenizer/jinja/builtins.h"
 #include "tokenizer/jinja/error.h"
@@ -51,13 +53,52 @@ class BoundMethod : public Object {
   std::string type_name() const override { return "builtin_function_or_method"; }
   std::string repr() const override { return fmt::format("<built-in method {} of {} object>", name_, jinja::type_name(self_)); }
   bool callable() const override { return true; }
-  Value call(Interpreter& interp, CallArgs& args) const override { return fn_(interp, self_, args); }
+  Value call(Interpreter& interp, CallArgs& args) const override {
+    if (self_.is_markup()) return call_on_markup(interp, args);
+    return fn_(interp, self_, args);
+  }
 
  private:
   Value self_;
   std::string name_;
   MethodFn fn_;
+
+  Value call_on_markup(Interpreter& interp, CallArgs& args) const;
 };
+
+// markupsafe.Markup overrides most str methods so that string results stay Markup; replace (the new text),
+// ljust / rjust / center (the fill), join (the items) and format (each field) HTML-escape what they insert. Methods it
+// does not override (find, startswith, ...) behave as on str.
+Value BoundMethod::call_on_markup(Interpreter& interp, CallArgs& args) const {
+  static constexpr std::string_view kWrapped[] = {
+      "capitalize", "title", "lower", "upper", "lstrip", "rstrip", "strip", "zfill", "removeprefix", "removesuffix",
+      "partition", "rpartition", "split", "rsplit", "splitlines", "replace", "ljust", "rjust", "center", "join"};
+  const Value plain(self_.str());
+  if (name_ == "format") return Value::markup(brace_format(self_.str(), args, interp.limits().max_string_bytes, true));
+  if (std::find(std::begin(kWrapped), std::end(kWrapped), name_) == std::end(kWrapped)) return fn_(interp, plain, args);
+  auto escape = [](Value& v) {
+    if (v.is_string() && !v.is_markup()) v = Value::markup(text::html_escape(v.str()));
+  };
+  if ((name_ == "replace" || name_ == "ljust" || name_ == "rjust" || name_ == "center") && args.args.size() >= 2) {
+    escape(args.args[1]);
+  }
+  for (auto& [key, value] : args.kwargs) {
+    if (key == "fillchar") escape(value);
+  }
+  if (name_ == "join" && !args.args.empty()) {
+    std::vector<Value> items = iterate(args.args[0]);
+    for (Value& item : items) escape(item);
+    args.args[0] = Value::list(std::move(items));
+  }
+  Value out = fn_(interp, plain, args);
+  if (out.is_string()) return Value::markup(out.str());
+  if (!out.is_sequence()) return out;
+  std::vector<Value> items = out.items();
+  for (Value& item : items) {
+    if (item.is_string()) item = Value::markup(item.str());
+  }
+  return out.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
+}
 
 struct Method {
   std::string_view name;
@@ -248,7 +289,7 @@ const Method kStrMethods[] = {
     {"join", str_join},
     {"format",
      [](Interpreter& i, const Value& s, const CallArgs& a) {
-       return Value(brace_format(s.str(), a, i.limits().max_string_bytes));
+       return Value(brace_format(s.str(), a, i.limits().max_string_bytes, false));
      }},
     {"upper", str_map<text::upper>},
     {"lower", str_map<text::lower>},

@@ -513,7 +513,9 @@ Value get_item(const Value& obj, const Value& key) {
     if (obj.is_string()) {
       std::vector<uint32_t> cps = text::code_points(obj.str());
       auto i = normalize_index(key.as_int(), cps.size());
-      return i ? Value(text::encode(cps, *i, *i + 1)) : no_element(obj, key);
+      if (!i) return no_element(obj, key);
+      std::string ch = text::encode(cps, *i, *i + 1);
+      return obj.is_markup() ? Value::markup(std::move(ch)) : Value(std::move(ch));
     }
     auto i = normalize_index(key.as_int(), obj.items().size());
     return i ? obj.items()[*i] : no_element(obj, key);
@@ -568,7 +570,7 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
     std::vector<uint32_t> cps = text::code_points(obj.str());
     std::string out;
     for (size_t i : slice_positions(cps.size(), b, e, s)) text::append_utf8(out, cps[i]);
-    return Value(std::move(out));
+    return obj.is_markup() ? Value::markup(std::move(out)) : Value(std::move(out));
   }
   if (obj.is_sequence()) {
     std::vector<Value> out;

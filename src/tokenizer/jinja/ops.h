@@ -63,6 +63,7 @@ Value new_tuple(std::vector<Value> items, const Limits& limits);
 // Both fail as soon as the result would exceed max_bytes.
 std::string percent_format(std::string_view format, const Value& args, size_t max_bytes);
 // str.format(*args, **kwargs) with automatic / numbered / named fields and simple format specs.
-std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes);
+// With escape_fields (Markup.format) each replacement field is HTML-escaped unless its value is Markup.
+std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes, bool escape_fields);
 
 }  // namespace r1::jinja

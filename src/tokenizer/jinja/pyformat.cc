@@ -329,7 +329,7 @@ Value resolve_field(std::string_view field, const CallArgs& args, size_t* auto_i
 
 }  // namespace
 
-std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes) {
+std::string brace_format(std::string_view format, const CallArgs& args, size_t max_bytes, bool escape_fields) {
   std::string out;
   size_t auto_index = 0;
   for (size_t i = 0; i < format.size(); ++i) {
@@ -367,7 +367,7 @@ std::string brace_format(std::string_view format, const CallArgs& args, size_t m
     Value v = resolve_field(field, args, &auto_index);
     if (conversion == 'r' || conversion == 'a') v = Value(repr(v));
     if (conversion == 's') v = Value(to_str(v));
-    out += format_value(v, spec);
+    out += escape_fields && !v.is_markup() ? text::html_escape(format_value(v, spec)) : format_value(v, spec);
     if (out.size() > max_bytes) failf("formatted string exceeds the limit of {} bytes", max_bytes);
     i = close;
   }

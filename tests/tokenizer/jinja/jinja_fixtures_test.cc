@@ -5,6 +5,7 @@
 //   language_cases.json  small templates covering filters, tests, operators, scoping, macros and errors
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -25,11 +26,6 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-struct Outcome {
-  int total = 0;
-  int passed = 0;
-};
 
 // Checks one case; returns true when r1 matches jinja2.
 bool check_case(const nlohmann::ordered_json& c, const std::string& source, const nlohmann::ordered_json& context) {
