@@ -18,8 +18,9 @@ Result<std::string> render_chat(const Tokenizer& tokenizer, std::span<const Chat
   context["messages"] = nlohmann::ordered_json::array();
   for (const ChatMessage& m : messages) context["messages"].push_back({{"role", m.role}, {"content", m.content}});
   context["add_generation_prompt"] = add_generation_prompt;
-  context["bos_token"] = tokenizer.bos_token();
-  context["eos_token"] = tokenizer.eos_token();
+  // Like transformers, a token the tokenizer does not have is left undefined rather than empty.
+  if (tokenizer.bos_id()) context["bos_token"] = tokenizer.bos_token();
+  if (tokenizer.eos_id()) context["eos_token"] = tokenizer.eos_token();
   context["tools"] = nullptr;
   context["documents"] = nullptr;
   R1_ASSIGN_OR_RETURN(jinja::Value value, jinja::from_json(context));
