@@ -27,6 +27,13 @@ Status DecoderModel::forward(std::span<const int32_t> tokens, KvCache& kv, float
   return Status::ok();
 }
 
+Status DecoderModel::check_all_used(const WeightStore& ws, int64_t n_layers) const {
+  for (const std::string& name : ws.unused())
+    if (!name.ends_with("rotary_emb.inv_freq"))  // buffers some older checkpoints saved
+      return Status::errorf("unexpected tensor '{}' for {} with {} layers", name, info_.model_type, n_layers);
+  return Status::ok();
+}
+
 void DecoderModel::run_chunk(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) {
   ThreadPool& pool = ThreadPool::global();
   const int64_t T = int64_t(tokens.size()), C = hidden_size_;

@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "io/safetensors.h"
 #include "model/model.h"
 
 namespace r1 {
@@ -22,6 +23,9 @@ class DecoderModel : public Model {
   virtual KvCache* own_cache(KvCache& cache) const = 0;
   // Runs every layer over x_ [T, C] for the tokens at positions cache.size() .. +T-1 (the cache advances after).
   virtual void run_layers(int64_t T, KvCache& cache, ThreadPool& pool) = 0;
+
+  // After loading: any tensor the architecture did not take is an error (a config that disagrees with the files).
+  Status check_all_used(const WeightStore& ws, int64_t n_layers) const;
 
   static void grow(std::vector<float>& v, int64_t n) {
     if (v.size() < size_t(n)) v.resize(size_t(n));

@@ -153,11 +153,7 @@ class DeepseekDecoder final : public DecoderModel {
                                              c_.num_nextn_predict_layers, c_.num_hidden_layers + i);
       mtp_layers_.push_back(std::move(mtp));
     }
-    for (const std::string& name : ws_.unused())
-      if (!name.ends_with("rotary_emb.inv_freq"))
-        return Status::errorf("unexpected tensor '{}' for {} with {} layers", name, info_.model_type,
-                              c_.num_hidden_layers);
-    return Status::ok();
+    return check_all_used(ws_, c_.num_hidden_layers);
   }
 
   std::unique_ptr<KvCache> new_cache(int64_t capacity) const override {

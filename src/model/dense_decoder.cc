@@ -77,11 +77,7 @@ class DenseDecoder final : public DecoderModel {
     } else {
       R1_ASSIGN_OR_RETURN(lm_head_, ws_.get("lm_head.weight", {c_.vocab_size, C}));
     }
-    for (const std::string& name : ws_.unused())
-      if (!name.ends_with("rotary_emb.inv_freq"))  // buffers some older checkpoints saved
-        return Status::errorf("unexpected tensor '{}' for {} with {} layers", name, info_.model_type,
-                              c_.num_hidden_layers);
-    return Status::ok();
+    return check_all_used(ws_, c_.num_hidden_layers);
   }
 
   std::unique_ptr<KvCache> new_cache(int64_t capacity) const override {
