@@ -15,7 +15,7 @@ namespace r1::cli {
 namespace {
 
 struct ChatFlags {
-  std::string model_dir, system, chat_template;
+  std::string model_dir, quant, system, chat_template;
   int64_t max_tokens = 4096;
   int64_t ctx_size = 8192;
   int64_t max_thinking_tokens = -1;
@@ -87,7 +87,7 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
 }  // namespace
 
 int cmd_chat() {
-  auto loaded = load(g_chat.model_dir, g_chat.chat_template);
+  auto loaded = load(g_chat.model_dir, g_chat.chat_template, LoadOptions{.quant = g_chat.quant});
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.message());
     return 1;
@@ -146,6 +146,7 @@ CLI::App* add_chat_command(CLI::App& app) {
   chat->add_option("--max-thinking-tokens", g_chat.max_thinking_tokens,
                    "Close the reasoning with </think> after this many tokens and let the model answer")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 30));
+  add_quant_option(*chat, g_chat.quant);
   chat->add_option("--chat-template", g_chat.chat_template, "Jinja chat template file replacing the model's own");
   g_chat.sampling.add_to(*chat);
   return chat;

@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <fmt/ranges.h>
+
 #include <unistd.h>
 
 #include <csignal>
@@ -23,10 +25,11 @@ std::string default_model_dir() {
   return (fs::path(R1_SOURCE_DIR) / kName).string();
 }
 
-Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_template_file) {
+Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_template_file,
+                         const LoadOptions& options) {
   LoadedModel m;
   m.dir = dir_arg.empty() ? default_model_dir() : dir_arg;
-  R1_ASSIGN_OR_RETURN(m.model, load_model(m.dir));
+  R1_ASSIGN_OR_RETURN(m.model, load_model(m.dir, options));
   R1_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::load_dir(m.dir));
   R1_ASSIGN_OR_RETURN(m.generation, GenerationConfig::load_dir(m.dir));
   if (!chat_template_file.empty()) {
@@ -37,6 +40,11 @@ Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_tem
     m.tokenizer->set_chat_template(text.str());
   }
   return m;
+}
+
+void add_quant_option(CLI::App& app, std::string& quant) {
+  app.add_option("--quant", quant,
+                 fmt::format("Quantize Linear weights at load time: {}", fmt::join(quant_recipes(), ", ")));
 }
 
 void SamplingFlags::add_to(CLI::App& app) {

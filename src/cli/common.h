@@ -26,7 +26,12 @@ struct LoadedModel {
 
 // Loads weights, tokenizer and generation defaults from `dir` (empty: the default model). A non-empty
 // `chat_template_file` replaces the template in tokenizer_config.json.
-Result<LoadedModel> load(const std::string& dir, const std::string& chat_template_file = "");
+// `options.quant` converts Linear weights at load time (--quant).
+Result<LoadedModel> load(const std::string& dir, const std::string& chat_template_file = "",
+                         const LoadOptions& options = {});
+
+// --quant TYPE, shared by the commands that load a model.
+void add_quant_option(CLI::App& app, std::string& quant);
 
 // The sampling flags of `run` and `chat`; unset flags fall back to generation_config.json, then to r1's defaults.
 struct SamplingFlags {

@@ -15,7 +15,7 @@ namespace r1::cli {
 namespace {
 
 struct RunFlags {
-  std::string model_dir, prompt, prompt_ids, chat_template;
+  std::string model_dir, quant, prompt, prompt_ids, chat_template;
   int64_t max_tokens = 256;
   int64_t ctx_size = 4096;
   int64_t max_thinking_tokens = -1;
@@ -66,7 +66,7 @@ Result<std::vector<int32_t>> build_prompt(const LoadedModel& m, bool* starts_in_
 }  // namespace
 
 int cmd_run() {
-  auto loaded = load(g_run.model_dir, g_run.chat_template);
+  auto loaded = load(g_run.model_dir, g_run.chat_template, LoadOptions{.quant = g_run.quant});
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.message());
     return 1;
@@ -143,6 +143,7 @@ CLI::App* add_run_command(CLI::App& app) {
   run->add_option("-n,--max-tokens", g_run.max_tokens, "Most tokens to generate")->check(CLI::Range(1, 1 << 24));
   run->add_option("-c,--ctx-size", g_run.ctx_size, "Context size in tokens")->check(CLI::Range(1, 1 << 24));
   run->add_flag("--raw", g_run.raw, "Do not apply the chat template");
+  add_quant_option(*run, g_run.quant);
   run->add_option("--chat-template", g_run.chat_template, "Jinja chat template file replacing the model's own");
   run->add_flag("--json", g_run.json, "Print one JSON object instead of streaming text");
   run->add_option("--max-thinking-tokens", g_run.max_thinking_tokens,

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace r1 {
 
@@ -16,8 +17,36 @@ size_t dtype_size(DType t) {
     case DType::kU8: return 1;
     case DType::kI8: return 1;
     case DType::kF8E4M3: return 1;
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_K:
+    case DType::kQ6_K: return 0;
   }
   return 0;
+}
+
+bool dtype_is_quantized(DType t) {
+  return t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_K || t == DType::kQ6_K;
+}
+
+int64_t dtype_block_size(DType t) {
+  switch (t) {
+    case DType::kQ8_0:
+    case DType::kQ4_0: return 32;
+    case DType::kQ4_K:
+    case DType::kQ6_K: return 256;
+    default: return 1;
+  }
+}
+
+size_t dtype_block_bytes(DType t) {
+  switch (t) {
+    case DType::kQ8_0: return 34;   // f16 d, int8 qs[32]
+    case DType::kQ4_0: return 18;   // f16 d, uint8 qs[16]
+    case DType::kQ4_K: return 144;  // f16 d, f16 dmin, uint8 scales[12], uint8 qs[128]
+    case DType::kQ6_K: return 210;  // uint8 ql[128], uint8 qh[64], int8 scales[16], f16 d
+    default: return dtype_size(t);
+  }
 }
 
 std::string_view dtype_name(DType t) {
@@ -30,8 +59,25 @@ std::string_view dtype_name(DType t) {
     case DType::kU8: return "U8";
     case DType::kI8: return "I8";
     case DType::kF8E4M3: return "F8_E4M3";
+    case DType::kQ8_0: return "Q8_0";
+    case DType::kQ4_0: return "Q4_0";
+    case DType::kQ4_K: return "Q4_K";
+    case DType::kQ6_K: return "Q6_K";
   }
   return "?";
+}
+
+std::optional<DType> dtype_from_any_name(std::string_view name) {
+  auto upper = [](std::string_view s) {
+    std::string u(s);
+    for (char& c : u) c = char(c >= 'a' && c <= 'z' ? c - 32 : c);
+    return u;
+  };
+  const std::string want = upper(name);
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kI32, DType::kI64, DType::kU8, DType::kI8,
+                  DType::kF8E4M3, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
+    if (upper(dtype_name(t)) == want) return t;
+  return std::nullopt;
 }
 
 std::optional<DType> dtype_from_name(std::string_view name) {

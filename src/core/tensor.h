@@ -25,11 +25,10 @@ struct Tensor {
     for (int i = 0; i < rank; ++i) n *= shape[i];
     return n;
   }
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }
-  // Row r of a 2-D tensor (or of the flattened leading dimensions).
-  const void* row(int64_t r) const {
-    return static_cast<const uint8_t*>(data) + size_t(r) * size_t(dim(-1)) * dtype_size(dtype);
-  }
+  size_t row_bytes() const { return dtype_row_bytes(dtype, dim(-1)); }
+  size_t nbytes() const { return dtype_row_bytes(dtype, numel()); }
+  // Row r of a 2-D tensor (or of the flattened leading dimensions). Block-quantized rows are whole blocks.
+  const void* row(int64_t r) const { return static_cast<const uint8_t*>(data) + size_t(r) * row_bytes(); }
   template <typename T>
   const T* as() const { return static_cast<const T*>(data); }
   std::string shape_string() const;  // "[1536, 8960]"

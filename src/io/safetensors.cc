@@ -105,6 +105,7 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
 
 Result<WeightStore> WeightStore::open_dir(const std::string& dir) {
   WeightStore ws;
+  ws.source_ = dir;
   std::vector<std::string> files;
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   std::map<std::string, std::string> weight_map;
@@ -147,12 +148,14 @@ Result<Tensor> WeightStore::get(const std::string& name, std::vector<int64_t> sh
   auto it = where_.find(name);
   if (it == where_.end()) return Status::errorf("missing tensor '{}'", name);
   const auto& [file, t] = it->second;
-  const std::string& path = files_[file].path();
+  const std::string& path = file < files_.size() ? files_[file].path() : source_;
   if (t.dtype == DType::kF8E4M3 && !allow_fp8)
     return Status::errorf("{}: tensor '{}' is F8_E4M3, which is only supported for Linear weights with a "
                           "'weight_scale_inv'", path, name);
-  if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16 && t.dtype != DType::kF8E4M3)
-    return Status::errorf("{}: tensor '{}' has dtype {}, expected F32, F16 or BF16", path, name, dtype_name(t.dtype));
+  if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16 && t.dtype != DType::kF8E4M3 &&
+      !dtype_is_quantized(t.dtype))
+    return Status::errorf("{}: tensor '{}' has dtype {}, expected F32, F16, BF16 or a GGUF quantized type", path,
+                          name, dtype_name(t.dtype));
   bool same = t.rank == int(shape.size());
   for (int i = 0; same && i < t.rank; ++i) same = t.shape[i] == shape[i];
   if (!same) {
@@ -184,6 +187,28 @@ Tensor WeightStore::adopt(std::vector<float> data, std::vector<int64_t> shape) {
   for (int i = 0; i < t.rank; ++i) t.shape[i] = shape[size_t(i)];
   t.data = buf->data();
   return t;
+}
+
+Tensor WeightStore::adopt_bytes(std::vector<uint8_t> data, DType dtype, std::vector<int64_t> shape) {
+  auto buf = std::make_shared<std::vector<uint8_t>>(std::move(data));
+  owned_.push_back(buf);
+  Tensor t;
+  t.dtype = dtype;
+  t.rank = int(shape.size());
+  for (int i = 0; i < t.rank; ++i) t.shape[i] = shape[size_t(i)];
+  t.data = buf->data();
+  return t;
+}
+
+void WeightStore::add(const std::string& name, Tensor t, std::shared_ptr<const void> owner) {
+  if (owner) owned_.push_back(std::move(owner));
+  where_[name] = {files_.size() + 1, t};  // no safetensors file: messages name source()
+}
+
+bool WeightStore::is_moe() const {
+  for (const auto& [name, _] : where_)
+    if (name.find(".mlp.experts.") != std::string::npos) return true;
+  return false;
 }
 
 std::vector<std::string> WeightStore::unused() const {

@@ -6,6 +6,7 @@
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
 #include "kernels/simd.h"
+#include "kernels/quant.h"
 
 #include <cstring>
 #include <type_traits>
@@ -120,11 +121,29 @@ HWY_EXPORT(ToF32);
 HWY_EXPORT(Axpy);
 
 float dot_f32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
-float dot_w(DType t, const void* w, const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(DotW)(t, w, x, n); }
-void gemv_rows(DType t, const void* w, const float* x, float* y, size_t n, size_t r0, size_t r1) {
-  HWY_DYNAMIC_DISPATCH(GemvRows)(t, w, x, y, n, r0, r1);
+// Block-quantized rows (rare here: MLA's kv_b rows, embedding rows) are widened a block at a time; the hot
+// quantized products are in kernels/quant_dot*.
+float dot_w(DType t, const void* w, const float* x, size_t n) {
+  if (!dtype_is_quantized(t)) return HWY_DYNAMIC_DISPATCH(DotW)(t, w, x, n);
+  const int64_t block = dtype_block_size(t);
+  float wide[kQKK];
+  float sum = 0.0f;
+  const auto* p = static_cast<const uint8_t*>(w);
+  for (size_t i = 0; i < n; i += size_t(block), p += dtype_block_bytes(t)) {
+    dequantize_row(t, p, wide, block);
+    sum += dot_f32(wide, x + i, size_t(block));
+  }
+  return sum;
 }
-void to_f32(DType t, const void* w, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(ToF32)(t, w, out, n); }
+void gemv_rows(DType t, const void* w, const float* x, float* y, size_t n, size_t r0, size_t r1) {
+  if (!dtype_is_quantized(t)) return HWY_DYNAMIC_DISPATCH(GemvRows)(t, w, x, y, n, r0, r1);
+  const size_t row = dtype_row_bytes(t, int64_t(n));
+  for (size_t r = r0; r < r1; ++r) y[r - r0] = dot_w(t, static_cast<const uint8_t*>(w) + r * row, x, n);
+}
+void to_f32(DType t, const void* w, float* out, size_t n) {
+  if (dtype_is_quantized(t) || t == DType::kF8E4M3) return dequantize_row(t, w, out, int64_t(n));
+  HWY_DYNAMIC_DISPATCH(ToF32)(t, w, out, n);
+}
 void axpy(float a, const float* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n); }
 
 std::string simd_target_name() {

@@ -144,7 +144,7 @@ class DeepseekDecoder final : public DecoderModel {
     if (c_.tie_word_embeddings) {
       lm_head_ = embed_tokens_;
     } else {
-      R1_ASSIGN_OR_RETURN(lm_head_, ws_.get("lm_head.weight", {c_.vocab_size, C}));
+      R1_ASSIGN_OR_RETURN(lm_head_, load_linear(ws_, "lm_head.weight", c_.vocab_size, C));
     }
     // Multi-token-prediction layers (V3: model.layers.61) are kept for speculative decoding, not run here.
     for (int64_t i = 0; i < c_.num_nextn_predict_layers; ++i) {

@@ -75,7 +75,7 @@ class DenseDecoder final : public DecoderModel {
       lm_head_ = embed_tokens_;
       if (ws_.has("lm_head.weight")) (void)ws_.get("lm_head.weight", {c_.vocab_size, C});  // saved copy; unused
     } else {
-      R1_ASSIGN_OR_RETURN(lm_head_, ws_.get("lm_head.weight", {c_.vocab_size, C}));
+      R1_ASSIGN_OR_RETURN(lm_head_, load_linear(ws_, "lm_head.weight", c_.vocab_size, C));
     }
     return check_all_used(ws_, c_.num_hidden_layers);
   }

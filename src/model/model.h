@@ -56,7 +56,13 @@ struct LoadOptions {
   // Multi-head latent attention in its naive form (decompressed K/V per head) instead of the absorbed one; for
   // checking one against the other.
   bool mla_naive = false;
+  // Convert Linear weights to a GGUF block type at load time ("q8_0", "q4_0", "q4_k", "q6_k", or the mixed
+  // "q4_k_m"); empty keeps them as stored. See quant_type_for() in model/blocks/load.h.
+  std::string quant;
 };
+
+// The --quant recipes load_model accepts.
+std::vector<std::string> quant_recipes();
 
 // Loads a Hugging Face folder (config.json + safetensors). Unknown model_type or architectures is an error listing
 // the supported ones; tensors are validated against the config.

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/ranges.h>
+
 #include "io/hf_config.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -107,7 +109,13 @@ Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOpti
   R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load((fs::path(dir) / "config.json").string()));
   R1_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config));
   R1_ASSIGN_OR_RETURN(ModelInfo info, describe(*arch, config));
+  if (!options.quant.empty()) {
+    const auto recipes = quant_recipes();
+    if (std::find(recipes.begin(), recipes.end(), options.quant) == recipes.end())
+      return Status::errorf("unknown --quant '{}' (supported: {})", options.quant, fmt::join(recipes, ", "));
+  }
   R1_ASSIGN_OR_RETURN(WeightStore weights, WeightStore::open_dir(dir));
+  weights.set_quant_recipe(options.quant);
   info.n_checkpoint_params = weights.total_elements();
   info.dtype = weights.main_dtype();
   info.weight_bytes = weights.total_bytes();

@@ -16,7 +16,9 @@ class MlaPathsTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MlaPathsTest, NaiveEqualsAbsorbed) {
   auto absorbed = load_model(kDir + GetParam());
-  auto naive = load_model(kDir + GetParam(), {.mla_naive = true});
+  LoadOptions naive_options;
+  naive_options.mla_naive = true;
+  auto naive = load_model(kDir + GetParam(), naive_options);
   ASSERT_TRUE(absorbed.is_ok()) << absorbed.message();
   ASSERT_TRUE(naive.is_ok()) << naive.message();
   std::ifstream in(kDir + GetParam() + "/expected.json");
