@@ -20,6 +20,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the resident pages wholly inside [p, p + n) when that range lies in this mapping (weights converted at
+  // load time are never read again); a later read faults them back in from the file. False if not ours.
+  bool release(const void* p, size_t n) const;
 
  private:
   MappedFile() = default;

@@ -205,6 +205,11 @@ void WeightStore::add(const std::string& name, Tensor t, std::shared_ptr<const v
   where_[name] = {files_.size() + 1, t};  // no safetensors file: messages name source()
 }
 
+void WeightStore::release(const Tensor& t) const {
+  for (const SafetensorsFile& f : files_)
+    if (f.mapping().release(t.data, t.nbytes())) return;
+}
+
 bool WeightStore::is_moe() const {
   for (const auto& [name, _] : where_)
     if (name.find(".mlp.experts.") != std::string::npos) return true;

@@ -24,6 +24,7 @@ class SafetensorsFile {
 
   const std::map<std::string, Tensor>& tensors() const { return tensors_; }
   const std::string& path() const { return file_->path(); }
+  const MappedFile& mapping() const { return *file_; }
 
  private:
   std::shared_ptr<MappedFile> file_;
@@ -41,6 +42,8 @@ class WeightStore {
   // The tensor `name`, which must have exactly `shape` and a floating or block-quantized dtype (F32, F16, BF16,
   // Q8_0, Q4_0, Q4_K, Q6_K; F8_E4M3 too when allow_fp8, for loaders that dequantise it).
   Result<Tensor> get(const std::string& name, std::vector<int64_t> shape, bool allow_fp8 = false);
+  // Drops the mapped pages of a tensor that has been converted (MappedFile::release); no-op for other memory.
+  void release(const Tensor& t) const;
   // Registers a tensor that lives elsewhere (a GGUF file's mapping, a derived buffer) under `name`; `owner` keeps
   // its memory alive as long as the store. Replaces an earlier tensor of the same name.
   void add(const std::string& name, Tensor t, std::shared_ptr<const void> owner);

@@ -48,6 +48,7 @@ Tensor convert_weight(WeightStore& ws, const Tensor& w, DType type) {
       kernels::quantize_row(type, wide.data(), bytes.data() + size_t(r) * row_bytes, in);
     }
   });
+  ws.release(w);  // the converted copy replaces it: peak memory stays near the converted model's size
   std::vector<int64_t> shape(w.shape.begin(), w.shape.begin() + w.rank);
   return ws.adopt_bytes(std::move(bytes), type, std::move(shape));
 }
