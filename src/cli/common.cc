@@ -30,8 +30,12 @@ Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_tem
   LoadedModel m;
   m.dir = dir_arg.empty() ? default_model_dir() : dir_arg;
   R1_ASSIGN_OR_RETURN(m.model, load_model(m.dir, options));
-  R1_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::load_dir(m.dir));
-  R1_ASSIGN_OR_RETURN(m.generation, GenerationConfig::load_dir(m.dir));
+  // A folder, or a .gguf file that holds the tokenizer too (and no generation_config: defaults, with the
+  // tokenizer's EOS as the stop token).
+  R1_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::load(m.dir));
+  if (fs::is_directory(m.dir)) {
+    R1_ASSIGN_OR_RETURN(m.generation, GenerationConfig::load_dir(m.dir));
+  }
   if (!chat_template_file.empty()) {
     std::ifstream in(chat_template_file, std::ios::binary);
     if (!in) return Status::errorf("{}: cannot read the chat template", chat_template_file);

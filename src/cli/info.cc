@@ -1,4 +1,4 @@
-// `r1 info`: what a model holds and what running it costs, from a model folder or a bare config.json.
+// `r1 info`: what a model holds and what running it costs, from a model folder, a .gguf file or a bare config.json.
 #include "cli/common.h"
 #include "kernels/simd.h"
 
@@ -73,7 +73,7 @@ int cmd_info() {
 
 CLI::App* add_info_command(CLI::App& app) {
   CLI::App* info = app.add_subcommand("info", "Describe a model: architecture, size, context, KV cache, memory");
-  auto* m = info->add_option("-m,--model", g_info.model_dir, "Hugging Face model folder (default: the bundled model)");
+  auto* m = info->add_option("-m,--model", g_info.model_dir, "Hugging Face model folder or .gguf file (default: the bundled model)");
   info->add_option("--config", g_info.config_path, "A bare config.json: sizes without loading any weights")
       ->excludes(m);
   return info;

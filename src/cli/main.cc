@@ -4,6 +4,13 @@
 #include "cli/common.h"
 #include "core/thread_pool.h"
 
+namespace r1::cli {
+CLI::App* add_quantize_command(CLI::App& app);  // cli/quantize.cc (declare in common.h with the others)
+int cmd_quantize();
+CLI::App* add_bench_command(CLI::App& app);  // cli/bench.cc (likewise)
+int cmd_bench();
+}  // namespace r1::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"r1: run DeepSeek-R1-family reasoning models on a CPU"};
   app.require_subcommand(1);
@@ -19,6 +26,8 @@ int main(int argc, char** argv) {
       {r1::cli::add_chat_command(app), r1::cli::cmd_chat},
       {r1::cli::add_info_command(app), r1::cli::cmd_info},
       {r1::cli::add_tokenize_command(app), r1::cli::cmd_tokenize},
+      {r1::cli::add_quantize_command(app), r1::cli::cmd_quantize},
+      {r1::cli::add_bench_command(app), r1::cli::cmd_bench},
   };
   CLI11_PARSE(app, argc, argv);
   r1::ThreadPool::set_global_threads(threads);

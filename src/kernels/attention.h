@@ -1,5 +1,5 @@
 // Causal grouped-query attention over a KV cache. T new tokens, S cached positions (including the new ones),
-// H query heads, Hkv key/value heads (H % Hkv == 0), Dh head dim.
+// H query heads, Hkv key/value heads (H % Hkv == 0), Dh head dim. Tiled flash-style kernels, see attention.cc.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,11 @@ struct GqaShape {
 // Token t attends to positions 0 .. start+t. scores = q·k * scale.
 void gqa_attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t start,
                    const GqaShape& shape, float scale, ThreadPool& pool);
+
+// Same contract with K and V stored as IEEE half (f16 bits), for a KV cache at half the bytes: long-context decode
+// reads the whole cache every step, so it runs up to twice as fast. Scores and sums stay f32.
+void gqa_attention_f16(const float* q, const uint16_t* k, const uint16_t* v, float* out, int64_t T, int64_t start,
+                       const GqaShape& shape, float scale, ThreadPool& pool);
 
 // Multi-head latent attention in the absorbed form (DeepSeek-V2/V3): every head attends over the shared latent
 // cache. R kv_lora_rank, Dr rope dims. q_lat [T, H, R] (q_nope folded through W_UK), q_pe [T, H, Dr];

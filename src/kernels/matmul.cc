@@ -1,7 +1,9 @@
 #include "kernels/matmul.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "kernels/quant_dot.h"
 #include "kernels/simd.h"
 
 namespace r1::kernels {
@@ -44,10 +46,34 @@ void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool
   });
 }
 
+// Block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K): x is quantized to 8 bits per block of 32 once per call, then
+// the integer kernels of kernels/quant_dot.h run over blocks of output rows.
+constexpr int64_t kQuantRowBlock = 16;  // the prefill kernels' weight tile; chunks never split one
+
+void quant_matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool) {
+  const int64_t O = w.dim(0), I = w.dim(1), nb = I / 32;
+  thread_local std::vector<BlockQ8Act> acts;  // grows to the largest [T, I / 32] seen, then reused
+  if (acts.size() < size_t(T * nb)) acts.resize(size_t(T * nb));
+  BlockQ8Act* a = acts.data();
+  // Quantizing is ~1/(O/2) of the work: worth a second thread only for long prompts.
+  const int64_t qgrain = T * I < (int64_t(1) << 16) ? T : (T + pool.size() - 1) / pool.size();
+  pool.parallel_for(T, qgrain, [&](int64_t t0, int64_t t1) { quantize_acts(x, I, a, t0, t1); });
+  const int64_t blocks = (O + kQuantRowBlock - 1) / kQuantRowBlock;
+  // Decode streams the weights: chunks small enough that both threads finish together, but a small matrix (under
+  // ~64 KiB of int8 weights) runs on the calling thread. Prefill: a few chunks per thread.
+  int64_t grain;
+  if (T == 1) grain = O * I < (int64_t(1) << 16) ? blocks : std::max<int64_t>(1, blocks / (8 * pool.size()));
+  else grain = std::max<int64_t>(1, blocks / (4 * pool.size()));
+  pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
+    qgemm_rows(w.dtype, w.data, I, a, T, y, O, b0 * kQuantRowBlock, std::min(O, b1 * kQuantRowBlock));
+  });
+}
+
 }  // namespace
 
 void matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool, const float* bias) {
-  if (T == 1) gemv(x, w, y, pool);
+  if (dtype_is_quantized(w.dtype)) quant_matmul(x, T, w, y, pool);
+  else if (T == 1) gemv(x, w, y, pool);
   else gemm(x, T, w, y, pool);
   if (bias) {
     const int64_t O = w.dim(0);

@@ -20,7 +20,8 @@ struct BlockQ8Act {
 };
 static_assert(sizeof(BlockQ8Act) == 40);
 
-// Quantizes rows [t0, t1) of x [T, I] into acts (T * I/32 blocks, row-major).
+// Quantizes rows [t0, t1) of x [T, I] into acts (T * I/32 blocks, row-major). Per block: d = amax / 127 and
+// q = rint(x * (127 / amax)) (ties to even), the same bytes on every code path (quant_dot.cc has the details).
 void quantize_acts(const float* x, int64_t I, BlockQ8Act* acts, int64_t t0, int64_t t1);
 
 // y[t * ldy + r] = dot(weight row r, activation row t) for rows r in [r0, r1) and all T activation rows, where w
@@ -41,5 +42,10 @@ void qgemm_rows_q6_k(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T
 
 // Which code path the quantized kernels use on this CPU ("avx512vnni", "avxvnni", "avx2", "neon-dot", "scalar").
 const char* quant_dot_path();
+
+// Forces the path of quantize_acts, qgemm_rows_q8_0 and qgemm_rows_q4_0 (one of the names above; nullptr or "" for
+// the best this CPU has). Returns false, changing nothing, when the CPU lacks it. Tests and benchmarks only: not
+// safe against concurrent kernel calls. (The K-quants have their own: kernels/quant_dot_k.h.)
+bool set_quant_dot_path_for_testing(const char* name);
 
 }  // namespace r1::kernels

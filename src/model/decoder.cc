@@ -34,6 +34,14 @@ Status DecoderModel::check_all_used(const WeightStore& ws, int64_t n_layers) con
   return Status::ok();
 }
 
+Model::TokenCost DecoderModel::token_cost() const {
+  TokenCost c = layers_cost();
+  const bool tied = lm_head_.data == embed_tokens_.data;
+  c.weight_bytes += bytes_of(embed_tokens_) + bytes_of(norm_) + (tied ? 0 : bytes_of(lm_head_));
+  c.active_weight_bytes += double(bytes_of(norm_) + bytes_of(lm_head_));
+  return c;
+}
+
 void DecoderModel::run_chunk(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) {
   ThreadPool& pool = ThreadPool::global();
   const int64_t T = int64_t(tokens.size()), C = hidden_size_;

@@ -15,6 +15,8 @@ namespace r1 {
 class DecoderModel : public Model {
  public:
   Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) final;
+  // The layers' cost plus the embedding table (held, not read), the final norm and lm_head.
+  TokenCost token_cost() const final;
 
  protected:
   static constexpr int64_t kMaxChunk = 256;  // tokens per pass through the layers
@@ -23,6 +25,10 @@ class DecoderModel : public Model {
   virtual KvCache* own_cache(KvCache& cache) const = 0;
   // Runs every layer over x_ [T, C] for the tokens at positions cache.size() .. +T-1 (the cache advances after).
   virtual void run_layers(int64_t T, KvCache& cache, ThreadPool& pool) = 0;
+  // token_cost() of the decoder layers alone.
+  virtual TokenCost layers_cost() const = 0;
+  static size_t bytes_of(const std::vector<float>& v) { return v.size() * sizeof(float); }
+  static size_t bytes_of(const Tensor& t) { return t.empty() ? 0 : t.nbytes(); }  // absent weights (rank 0) hold 0
 
   // After loading: any tensor the architecture did not take is an error (a config that disagrees with the files).
   Status check_all_used(const WeightStore& ws, int64_t n_layers) const;

@@ -181,6 +181,40 @@ class DeepseekDecoder final : public DecoderModel {
     }
   }
 
+  static size_t swiglu_bytes(const SwigluWeights& w) {
+    return bytes_of(w.gate_proj) + bytes_of(w.up_proj) + bytes_of(w.down_proj);
+  }
+
+  TokenCost layers_cost() const override {
+    TokenCost c;
+    const MoeRouting& r = c_.routing;
+    for (const DeepseekLayer& l : layers_) {
+      const MlaWeights& a = l.self_attn;
+      size_t fixed = bytes_of(l.input_layernorm) + bytes_of(l.post_attention_layernorm) + bytes_of(a.q_proj) +
+                     bytes_of(a.q_a_proj) + bytes_of(a.q_a_layernorm) + bytes_of(a.q_b_proj) +
+                     bytes_of(a.kv_a_proj_with_mqa) + bytes_of(a.kv_a_layernorm) + bytes_of(a.kv_b_proj) +
+                     bytes_of(a.o_proj);
+      size_t routed = 0;
+      if (l.is_moe) {
+        fixed += bytes_of(l.moe.gate) + bytes_of(l.moe.e_score_correction_bias) +
+                 (l.moe.has_shared_experts ? swiglu_bytes(l.moe.shared_experts) : 0);
+        for (const SwigluWeights& e : l.moe.experts) routed += swiglu_bytes(e);
+      } else {
+        fixed += swiglu_bytes(l.mlp);
+      }
+      c.weight_bytes += fixed + routed;
+      // A token runs num_experts_per_tok of the n_routed_experts (all the same size).
+      c.active_weight_bytes += double(fixed) +
+                               (l.is_moe ? double(routed) * double(r.num_experts_per_tok) / double(r.n_routed_experts)
+                                         : 0.0);
+    }
+    // Absorbed MLA, per layer and cached position: each head scores against c_kv [R] and k_pe [Dr], then sums
+    // c_kv [R]; 2 FLOPs per product. (The naive path reads decompressed keys and values instead.)
+    c.attention_flops_per_position =
+        2.0 * double(c_.num_hidden_layers * c_.num_attention_heads * (2 * c_.kv_lora_rank + c_.qk_rope_head_dim));
+    return c;
+  }
+
   DeepseekConfig c_;
   WeightStore ws_;  // owns the memory maps (and dequantised FP8 weights) every Tensor below points into
   MlaMode mode_;

@@ -104,6 +104,22 @@ class DenseDecoder final : public DecoderModel {
     }
   }
 
+  TokenCost layers_cost() const override {
+    TokenCost c;
+    for (const DenseLayer& l : layers_) {
+      const GqaWeights& a = l.self_attn;
+      const size_t bytes = bytes_of(l.input_layernorm) + bytes_of(a.q_proj) + bytes_of(a.k_proj) +
+                           bytes_of(a.v_proj) + bytes_of(a.o_proj) + bytes_of(a.q_bias) + bytes_of(a.k_bias) +
+                           bytes_of(a.v_bias) + bytes_of(l.post_attention_layernorm) + bytes_of(l.mlp.gate_proj) +
+                           bytes_of(l.mlp.up_proj) + bytes_of(l.mlp.down_proj);
+      c.weight_bytes += bytes;
+      c.active_weight_bytes += double(bytes);
+    }
+    // Per layer and cached position: q.k over H heads of Dh, then the weighted sum of V; 2 FLOPs per product.
+    c.attention_flops_per_position = 4.0 * double(c_.num_hidden_layers * c_.num_attention_heads * c_.head_dim);
+    return c;
+  }
+
   DenseConfig c_;
   WeightStore ws_;  // owns the memory maps every Tensor points into
   GqaDims dims_;

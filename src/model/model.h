@@ -48,6 +48,18 @@ class Model {
   // outside the vocabulary, a full cache) leave the cache unchanged.
   virtual Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) = 0;
 
+  // What running one token costs, from the weights as held after loading (--quant conversions included); the
+  // inputs of `r1 bench --roofline`. All zero for a model that does not report it.
+  struct TokenCost {
+    size_t weight_bytes = 0;            // every weight held, embedding table included
+    double active_weight_bytes = 0;     // weights one token reads: all Linear weights, lm_head and norms, MoE
+                                        // layers counting router + shared experts + K/E of the routed experts;
+                                        // not the embedding table (one row of it is read)
+    double attention_flops_per_position = 0;  // attention FLOPs (scores and weighted sum, all layers) per cached
+                                              // position the token attends to
+  };
+  virtual TokenCost token_cost() const { return {}; }
+
  protected:
   ModelInfo info_;
 };
@@ -64,9 +76,16 @@ struct LoadOptions {
 // The --quant recipes load_model accepts.
 std::vector<std::string> quant_recipes();
 
-// Loads a Hugging Face folder (config.json + safetensors). Unknown model_type or architectures is an error listing
+// Loads a Hugging Face folder (config.json + safetensors), or a .gguf file (model/gguf_model.h). Unknown model_type or architectures is an error listing
 // the supported ones; tensors are validated against the config.
 Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options = {});
+
+class HfConfig;
+class WeightStore;
+// The second half of load_model: the architecture `config` names, built from `weights` (a folder's safetensors, or
+// a GGUF file's tensors under their HF names).
+Result<std::unique_ptr<Model>> load_model_from(const HfConfig& config, WeightStore weights,
+                                               const LoadOptions& options);
 
 // What a config.json describes (sizes, parameter counts, KV cache), without any weights.
 Result<ModelInfo> describe_config(const std::string& config_path);

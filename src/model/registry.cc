@@ -6,6 +6,7 @@
 
 #include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "model/gguf_model.h"
 #include "model/model.h"
 
 namespace r1 {
@@ -103,10 +104,8 @@ Result<ModelInfo> describe_config(const std::string& config_path) {
   return describe(*arch, config);
 }
 
-Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) return Status::errorf("{}: not a model folder", dir);
-  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load((fs::path(dir) / "config.json").string()));
+Result<std::unique_ptr<Model>> load_model_from(const HfConfig& config, WeightStore weights,
+                                               const LoadOptions& options) {
   R1_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config));
   R1_ASSIGN_OR_RETURN(ModelInfo info, describe(*arch, config));
   if (!options.quant.empty()) {
@@ -114,12 +113,28 @@ Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOpti
     if (std::find(recipes.begin(), recipes.end(), options.quant) == recipes.end())
       return Status::errorf("unknown --quant '{}' (supported: {})", options.quant, fmt::join(recipes, ", "));
   }
-  R1_ASSIGN_OR_RETURN(WeightStore weights, WeightStore::open_dir(dir));
   weights.set_quant_recipe(options.quant);
   info.n_checkpoint_params = weights.total_elements();
   info.dtype = weights.main_dtype();
   info.weight_bytes = weights.total_bytes();
-  auto model = arch->make(config, std::move(weights), std::move(info), options);
+  return arch->make(config, std::move(weights), std::move(info), options);
+}
+
+Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  if (fs::is_regular_file(dir) && dir.ends_with(".gguf")) return load_gguf_model(dir, options);
+  if (!fs::is_directory(dir)) return Status::errorf("{}: not a model folder or .gguf file", dir);
+  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load((fs::path(dir) / "config.json").string()));
+  // Config errors before the weights are opened.
+  R1_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config));
+  R1_RETURN_IF_ERROR(describe(*arch, config).status());
+  if (!options.quant.empty()) {
+    const auto recipes = quant_recipes();
+    if (std::find(recipes.begin(), recipes.end(), options.quant) == recipes.end())
+      return Status::errorf("unknown --quant '{}' (supported: {})", options.quant, fmt::join(recipes, ", "));
+  }
+  R1_ASSIGN_OR_RETURN(WeightStore weights, WeightStore::open_dir(dir));
+  auto model = load_model_from(config, std::move(weights), options);
   if (!model) return model.status().with_context(dir);
   return model;
 }

@@ -53,6 +53,7 @@ class Tokenizer::Impl {
   bool add_bos = false, add_eos = false;
   std::string bos_token, eos_token;
   std::string chat_template;
+  std::shared_ptr<const tok::TokenizerSpec> spec;  // the build input minus model.vocab (Tokenizer::spec)
 };
 
 namespace {
@@ -110,6 +111,12 @@ Status resolve_bos_eos(const tok::TokenizerSpec& spec, Tokenizer::Impl& t) {
 
 Result<std::unique_ptr<Tokenizer::Impl>> Tokenizer::Impl::build(tok::TokenizerSpec spec) {
   auto t = std::make_unique<Impl>();
+  {
+    auto vocab = std::move(spec.model.vocab);  // not kept twice: token_text has it
+    spec.model.vocab.clear();
+    t->spec = std::make_shared<const tok::TokenizerSpec>(spec);
+    spec.model.vocab = std::move(vocab);
+  }
   t->normalizer = tok::Normalizer(spec.normalizer);
   R1_ASSIGN_OR_RETURN(t->pre_tokenizer, tok::PreTokenizer::build(spec.pre_tokenizer));
   R1_ASSIGN_OR_RETURN(t->bpe, tok::BpeModel::build(std::move(spec.model), t->pre_tokenizer.byte_level()));
@@ -297,6 +304,10 @@ std::string_view Tokenizer::token_text(int32_t id) const {
 
 bool Tokenizer::is_special(int32_t id) const {
   return id >= 0 && id < impl_->vocab_size && impl_->special[static_cast<size_t>(id)];
+}
+
+const tok::TokenizerSpec& Tokenizer::spec() const {
+  return *impl_->spec;
 }
 
 const std::string& Tokenizer::chat_template() const {

@@ -19,6 +19,9 @@
 namespace r1 {
 
 class GgufFile;
+namespace tok {
+struct TokenizerSpec;
+}
 
 // Pre-tokenizer presets for folders that only have vocab.json + merges.txt (the regex splits of the model's
 // own tokenizer.json, as llama.cpp's `tokenizer.ggml.pre` names them).
@@ -83,6 +86,11 @@ class Tokenizer {
   const std::string& chat_template() const;  // "" when none
   // Replaces the chat template (a --chat-template override, or a template shipped as a separate file).
   void set_chat_template(std::string chat_template);
+
+  // What the tokenizer was built from, without the vocabulary (that is token_text): normalizer,
+  // pre-tokenizer, merges, decoder, added tokens and special-token settings. Internal to src/tokenizer/ (the
+  // GGUF export in tokenizer/gguf_export.cc reads it).
+  const tok::TokenizerSpec& spec() const;
 
   class Impl;  // opaque: defined in tokenizer.cc
 
