@@ -72,9 +72,13 @@ CLI::App* add_run_command(CLI::App& app);
 CLI::App* add_chat_command(CLI::App& app);
 CLI::App* add_info_command(CLI::App& app);
 CLI::App* add_tokenize_command(CLI::App& app);
+CLI::App* add_quantize_command(CLI::App& app);
+CLI::App* add_bench_command(CLI::App& app);
 int cmd_run();
 int cmd_chat();
 int cmd_info();
 int cmd_tokenize();
+int cmd_quantize();
+int cmd_bench();
 
 }  // namespace r1::cli

@@ -4,13 +4,6 @@
 #include "cli/common.h"
 #include "core/thread_pool.h"
 
-namespace r1::cli {
-CLI::App* add_quantize_command(CLI::App& app);  // cli/quantize.cc (declare in common.h with the others)
-int cmd_quantize();
-CLI::App* add_bench_command(CLI::App& app);  // cli/bench.cc (likewise)
-int cmd_bench();
-}  // namespace r1::cli
-
 int main(int argc, char** argv) {
   CLI::App app{"r1: run DeepSeek-R1-family reasoning models on a CPU"};
   app.require_subcommand(1);

@@ -17,7 +17,16 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+// GCC 12's avx512fintrin.h trips its own -Wmaybe-uninitialized (the _mm512_undefined_* idiom, GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #define R1_QK_X86 1
 #elif defined(__aarch64__)
 #include <arm_neon.h>
@@ -34,6 +43,14 @@ inline uint32_t load32(const void* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+// GEMV reads four consecutive weight rows at a time. Short rows (1536 inputs: 864 bytes of Q4_K) end before the
+// hardware prefetcher has locked on, so each block read also prefetches the same block of the next four rows.
+template <typename Block>
+inline void prefetch_next_rows(const Block* blk, int64_t nb) {
+  const char* p = reinterpret_cast<const char*>(blk + 4 * nb);
+  for (size_t o = 0; o < sizeof(Block); o += 64) __builtin_prefetch(p + o);
 }
 
 // Per-activation-block values the SIMD paths want contiguous, for a run of activation rows.
@@ -67,7 +84,7 @@ constexpr int64_t kChunkT = 256;  // activation rows per GEMM pass: bounds ActAu
 
 // The kernels of one code path for one weight type.
 struct Kernels {
-  // Four weight rows (pointers to their first block) . one activation row -> out[4].
+  // Four consecutive weight rows (pointers to their first block) . one activation row -> out[4].
   void (*gemv)(const void* const* rows, const BlockQ8Act* a, const float* ad, const float* ads, int64_t nb,
                float* out);
   // One packed tile (its first 16 rows if panels == 1) . nt (<= max_nt) activation rows -> out[nt][32].
@@ -169,7 +186,10 @@ void gemv_generic(const void* const* rows, const BlockQ8Act* a, const float*, co
 
 #if defined(R1_QK_X86)
 // ---------------------------------------------------------------------------------------------------------------
-// AVX-512 VNNI path (Ice Lake / Sapphire Rapids / Zen 4 and later).
+// x86 helpers shared by the AVX-512 and AVX2 paths (an AVX2-target inline function inlines into AVX-512 code).
+
+#define R1_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define R1_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
 // The 8 scales and 8 mins of a Q4_K super-block, one byte each (little-endian words; the word form of
 // q4_k_scale_min: sub-blocks 0..3 hold 6 bits in bytes 0..3 / 4..7, sub-blocks 4..7 4 bits in bytes 8..11 plus
@@ -182,13 +202,16 @@ inline void q4_k_scales8(const uint8_t* s, uint64_t* sc, uint64_t* m) {
   *m = uint64_t(u1 & 0x3f3f3f3fu) | (uint64_t(m_hi) << 32);
 }
 
-#define R1_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
-
-R1_AVX512 inline float hsum256(__m256 v) {
+R1_AVX2 inline float hsum256_avx2(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
+
+R1_AVX2 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX-512 VNNI path (Ice Lake / Sapphire Rapids / Zen 4 and later).
 
 // 64 activation quants of blocks i and j, in the low and high 256 bits.
 R1_AVX512 inline __m512i acts_pair512(const BlockQ8Act* a, int64_t i, int64_t j) {
@@ -210,18 +233,18 @@ R1_AVX512 void gemv_q4_k_avx512(const void* const* rows, const BlockQ8Act* a, co
   const BlockQ4_K* w[4];
   __m512 acc[4];
   __m256 accm[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i)
     w[i] = static_cast<const BlockQ4_K*>(rows[i]), acc[i] = _mm512_setzero_ps(), accm[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, a += 8) {
     const __m256 ad8 = _mm256_loadu_ps(ad + 8 * b), ads8 = _mm256_loadu_ps(ads + 8 * b);
     __m512i av[4];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < 4; ++c) av[c] = acts_pair512(a, 2 * c, 2 * c + 1);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < 4; ++i) {
       const BlockQ4_K& blk = w[i][b];
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1152, _MM_HINT_T0);
+      prefetch_next_rows(&blk, nb);
       const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(int(load32(&blk))));  // d, dmin
       uint64_t sc, m;
       q4_k_scales8(blk.scales, &sc, &m);
@@ -229,7 +252,7 @@ R1_AVX512 void gemv_q4_k_avx512(const void* const* rows, const BlockQ8Act* a, co
       const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(m))));
       const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(scf, _mm256_mul_ps(_mm256_broadcastss_ps(dd), ad8)));
       accm[i] = _mm256_fmadd_ps(mf, _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), ads8), accm[i]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int c = 0; c < 4; ++c) {
         const __m512i wq = _mm512_and_si512(bytes_x2_srl(blk.qs + 32 * c, counts), m4);
         const __m512i x = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, av[c]);
@@ -238,8 +261,8 @@ R1_AVX512 void gemv_q4_k_avx512(const void* const* rows, const BlockQ8Act* a, co
       }
     }
   }
-  #pragma GCC unroll 8
-  for (int i = 0; i < 4; ++i) out[i] = _mm512_reduce_add_ps(acc[i]) - hsum256(accm[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < 4; ++i) out[i] = _mm512_reduce_add_ps(acc[i]) - hsum256_avx2(accm[i]);
 }
 
 // Four Q6_K rows: per pair of activation blocks (h, k) and (h, k + 2) — which share their ql and qh bytes — one
@@ -252,32 +275,32 @@ R1_AVX512 void gemv_q6_k_avx512(const void* const* rows, const BlockQ8Act* a, co
   const __m512i halfb = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
   const BlockQ6_K* w[4];
   __m512 acc[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) w[i] = static_cast<const BlockQ6_K*>(rows[i]), acc[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, a += 8) {
     const __m512 ad8 = _mm512_castps256_ps512(_mm256_loadu_ps(ad + 8 * b));
     __m512i av[4], neg[4];
     __m512 dl[4];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int ch = 0; ch < 4; ++ch) {  // ch = 2h + k: activation blocks 4h + k and 4h + k + 2
       const int h = ch >> 1, k = ch & 1;
       av[ch] = acts_pair512(a, 4 * h + k, 4 * h + k + 2);
       neg[ch] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), c32, av[ch]));
       dl[ch] = _mm512_permutexvar_ps(_mm512_add_epi32(halfb, _mm512_set1_epi32(4 * h + k)), ad8);
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < 4; ++i) {
       const BlockQ6_K& blk = w[i][b];
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1680, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1680 + 64, _MM_HINT_T0);
+      prefetch_next_rows(&blk, nb);
       const __m512 d = _mm512_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(blk.d))));
       const __m512 sv = _mm512_mul_ps(
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)))), d);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int ch = 0; ch < 4; ++ch) {
         const int h = ch >> 1, k = ch & 1;
         const __m512i lo = _mm512_and_si512(bytes_x2_srl(blk.ql + 64 * h + 32 * k, ql_counts), m4);
-        const __m512i qh_counts = _mm512_set_epi64(2 * k + 4, 2 * k + 4, 2 * k + 4, 2 * k + 4, 2 * k, 2 * k, 2 * k, 2 * k);
+        const int64_t c0 = 2 * k, c1 = 2 * k + 4;  // qh bit pairs k (low half) and k + 2 (high half)
+        const __m512i qh_counts = _mm512_set_epi64(c1, c1, c1, c1, c0, c0, c0, c0);
         const __m512i hi = _mm512_and_si512(_mm512_slli_epi16(bytes_x2_srl(blk.qh + 32 * h, qh_counts), 4), m30);
         const __m512i x = _mm512_dpbusd_epi32(neg[ch], _mm512_or_si512(lo, hi), av[ch]);
         const __m512 s = _mm512_permutexvar_ps(_mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 2 * k)), sv);
@@ -285,7 +308,7 @@ R1_AVX512 void gemv_q6_k_avx512(const void* const* rows, const BlockQ8Act* a, co
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
@@ -366,8 +389,6 @@ R1_AVX512 void tile_avx512(const PackedTile& p, const BlockQ8Act* a, int64_t na,
 // saturation: |q| <= 63 and |q_a| <= 128, so a pair sums to at most 16128). VNNI goes through inline asm so the
 // plain-AVX2 instantiations are compiled without the avxvnni target.
 
-#define R1_AVX2 __attribute__((target("avx2,fma,f16c")))
-
 template <bool kVnni>
 R1_AVX2 inline __m256i dot_u8s8(__m256i acc, __m256i w, __m256i a) {
   if constexpr (kVnni) {
@@ -378,27 +399,19 @@ R1_AVX2 inline __m256i dot_u8s8(__m256i acc, __m256i w, __m256i a) {
   }
 }
 
-R1_AVX2 inline float hsum256_avx2(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
-
-R1_AVX2 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
 template <bool kVnni>
 R1_AVX2 void gemv_q4_k_avx2(const void* const* rows, const BlockQ8Act* a, const float* ad, const float* ads,
                             int64_t nb, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[4], accm[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) acc[i] = accm[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, a += 8) {
     const __m256 ad8 = _mm256_loadu_ps(ad + 8 * b), ads8 = _mm256_loadu_ps(ads + 8 * b);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < 4; ++i) {
       const BlockQ4_K& blk = static_cast<const BlockQ4_K*>(rows[i])[b];
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1152, _MM_HINT_T0);
+      prefetch_next_rows(&blk, nb);
       const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(int(load32(&blk))));
       uint64_t sc, m;
       q4_k_scales8(blk.scales, &sc, &m);
@@ -406,19 +419,20 @@ R1_AVX2 void gemv_q4_k_avx2(const void* const* rows, const BlockQ8Act* a, const 
       const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(m))));
       const __m256 s8 = _mm256_mul_ps(scf, _mm256_mul_ps(_mm256_broadcastss_ps(dd), ad8));
       accm[i] = _mm256_fmadd_ps(mf, _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), ads8), accm[i]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int c = 0; c < 4; ++c) {
         const __m256i qv = load256(blk.qs + 32 * c);
         const __m256i xl = dot_u8s8<kVnni>(_mm256_setzero_si256(), _mm256_and_si256(qv, m4), load256(a[2 * c].qs));
         const __m256i xh = dot_u8s8<kVnni>(_mm256_setzero_si256(), _mm256_and_si256(_mm256_srli_epi16(qv, 4), m4),
                                            load256(a[2 * c + 1].qs));
-        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(xl), _mm256_permutevar8x32_ps(s8, _mm256_set1_epi32(2 * c)), acc[i]);
+        acc[i] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(xl), _mm256_permutevar8x32_ps(s8, _mm256_set1_epi32(2 * c)), acc[i]);
         acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(xh), _mm256_permutevar8x32_ps(s8, _mm256_set1_epi32(2 * c + 1)),
                                  acc[i]);
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) out[i] = hsum256_avx2(acc[i]) - hsum256_avx2(accm[i]);
 }
 
@@ -428,25 +442,23 @@ R1_AVX2 void gemv_q6_k_avx2(const void* const* rows, const BlockQ8Act* a, const 
   const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3), c32 = _mm256_set1_epi8(32);
   const __m256i pair = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
   __m256 acc[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, a += 8) {
     __m256i corr[8];  // 32 * (sums of 4 activation quants): the q - 32 offset
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) corr[j] = dot_u8s8<kVnni>(_mm256_setzero_si256(), c32, load256(a[j].qs));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < 4; ++i) {
       const BlockQ6_K& blk = static_cast<const BlockQ6_K*>(rows[i])[b];
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1680, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(&blk) + 1680 + 64, _MM_HINT_T0);
+      prefetch_next_rows(&blk, nb);
       const __m256 d = _mm256_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(blk.d))));
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int h = 0; h < 2; ++h) {
-        const __m256 sv = _mm256_mul_ps(
-            _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk.scales + 8 * h)))),
-            d);
+        const __m128i sc8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk.scales + 8 * h));
+        const __m256 sv = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc8)), d);
         const __m256i qh = load256(blk.qh + 32 * h);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int k = 0; k < 4; ++k) {
           const __m256i ql = load256(blk.ql + 64 * h + 32 * (k & 1));
           const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (k >> 1)), m4);
@@ -460,7 +472,7 @@ R1_AVX2 void gemv_q6_k_avx2(const void* const* rows, const BlockQ8Act* a, const 
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) out[i] = hsum256_avx2(acc[i]);
 }
 
@@ -469,7 +481,7 @@ template <bool kVnni, bool kQ6, int NT>
 R1_AVX2 void tile_half_avx2(const PackedTile& p, int half, const BlockQ8Act* a, int64_t na, const float* ad,
                             const float* ads, const int32_t* bs, float* out) {
   __m256 acc0[NT], acc1[NT];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
   const uint8_t* q = p.q.data() + 64 * half;
   constexpr int kSteps = kQ6 ? 4 : 8;  // 4-input steps per sub-block
@@ -478,22 +490,42 @@ R1_AVX2 void tile_half_avx2(const PackedTile& p, int half, const BlockQ8Act* a, 
     const int64_t blk = kQ6 ? g / 2 : g;
     const int off = kQ6 ? 16 * int(g & 1) : 0;
     __m256i i0[NT], i1[NT];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t)
       i0[t] = i1[t] = kQ6 ? _mm256_set1_epi32(bs[2 * (t * na + blk) + (g & 1)]) : _mm256_setzero_si256();
-    #pragma GCC unroll 8
-    for (int s = 0; s < kSteps; ++s) {
-      const __m256i w0 = load256(q + 128 * s), w1 = load256(q + 128 * s + 32);
-      #pragma GCC unroll 8
-      for (int t = 0; t < NT; ++t) {
-        const __m256i av = _mm256_set1_epi32(int(load32(a[t * na + blk].qs + off + 4 * s)));
-        i0[t] = dot_u8s8<kVnni>(i0[t], w0, av);
-        i1[t] = dot_u8s8<kVnni>(i1[t], w1, av);
+    // Without VNNI, vpmaddubsw's int16 pair sums (|.| <= 2 * q_max * 128) are added in int16 over kGroup steps —
+    // 8 * 3840 (Q4_K) and 2 * 16128 (Q6_K) stay below 32768 — then widened by one vpmaddwd.
+    constexpr int kGroup = kVnni ? kSteps : (kQ6 ? 2 : 8);
+#pragma GCC unroll 8
+    for (int s0 = 0; s0 < kSteps; s0 += kGroup) {
+      __m256i h0[NT], h1[NT];
+#pragma GCC unroll 8
+      for (int s = s0; s < s0 + kGroup; ++s) {
+        const __m256i w0 = load256(q + 128 * s), w1 = load256(q + 128 * s + 32);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          const __m256i av = _mm256_set1_epi32(int(load32(a[t * na + blk].qs + off + 4 * s)));
+          if constexpr (kVnni) {
+            i0[t] = dot_u8s8<true>(i0[t], w0, av);
+            i1[t] = dot_u8s8<true>(i1[t], w1, av);
+          } else {
+            const __m256i p0 = _mm256_maddubs_epi16(w0, av), p1 = _mm256_maddubs_epi16(w1, av);
+            h0[t] = s == s0 ? p0 : _mm256_add_epi16(h0[t], p0);
+            h1[t] = s == s0 ? p1 : _mm256_add_epi16(h1[t], p1);
+          }
+        }
+      }
+      if constexpr (!kVnni) {
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          i0[t] = _mm256_add_epi32(i0[t], _mm256_madd_epi16(h0[t], _mm256_set1_epi16(1)));
+          i1[t] = _mm256_add_epi32(i1[t], _mm256_madd_epi16(h1[t], _mm256_set1_epi16(1)));
+        }
       }
     }
     const float* sc = p.sc.data() + g * 32 + 16 * half;
     const __m256 sc0 = _mm256_loadu_ps(sc), sc1 = _mm256_loadu_ps(sc + 8);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const __m256 da = _mm256_set1_ps(ad[t * na + blk]);
       acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(i0[t]), da), sc0, acc0[t]);
@@ -502,7 +534,7 @@ R1_AVX2 void tile_half_avx2(const PackedTile& p, int half, const BlockQ8Act* a, 
     if constexpr (!kQ6) {
       const float* mn = p.mn.data() + g * 32 + 16 * half;
       const __m256 mn0 = _mm256_loadu_ps(mn), mn1 = _mm256_loadu_ps(mn + 8);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) {
         const __m256 ds = _mm256_set1_ps(ads[t * na + blk]);
         acc0[t] = _mm256_fnmadd_ps(mn0, ds, acc0[t]);
@@ -510,7 +542,7 @@ R1_AVX2 void tile_half_avx2(const PackedTile& p, int half, const BlockQ8Act* a, 
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t)
     _mm256_storeu_ps(out + 32 * t + 16 * half, acc0[t]), _mm256_storeu_ps(out + 32 * t + 16 * half + 8, acc1[t]);
 }
@@ -640,10 +672,19 @@ R1_AVX2 void pack_q6_k_avx2(const void* w, int64_t nb, int64_t r, int64_t r_end,
   }
 }
 
-bool cpu_has_avxvnni() {
-  unsigned eax, ebx, ecx, edx;
-  return __builtin_cpu_supports("avx2") && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && ((eax >> 4) & 1);
+// CPUID leaf 7 feature bits (the compilers' __builtin_cpu_supports do not all know the VNNI names); the OS
+// support for the wider registers is what __builtin_cpu_supports("avx2" / "avx512f") checks.
+bool cpuid7_bit(unsigned subleaf, int reg, int bit) {
+  unsigned r[4];
+  if (!__get_cpuid_count(7, subleaf, &r[0], &r[1], &r[2], &r[3])) return false;
+  return (r[reg] >> bit) & 1;
 }
+bool cpu_has_f16c() {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1);  // ECX bit 29
+}
+bool cpu_has_avxvnni() { return __builtin_cpu_supports("avx2") && cpuid7_bit(1, 0, 4); }         // EAX bit 4
+bool cpu_has_avx512vnni() { return __builtin_cpu_supports("avx512f") && cpuid7_bit(0, 2, 11); }  // ECX bit 11
 #endif  // R1_QK_X86
 
 #if defined(__aarch64__)
@@ -731,12 +772,11 @@ bool cpu_has(Path p) {
 #endif
 #if defined(R1_QK_X86)
     case Path::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     case Path::kAvxVnni: return cpu_has(Path::kAvx2) && cpu_has_avxvnni();
     case Path::kAvx512Vnni:
       return cpu_has(Path::kAvx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vnni");
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && cpu_has_avx512vnni();
 #endif
     default: return false;
   }
@@ -750,7 +790,9 @@ Kernels kernels_for(Path p, bool q6) {
   k.gemv = q6 ? gemv_generic<BlockQ6_K, dot_q6_k_scalar> : gemv_generic<BlockQ4_K, dot_q4_k_scalar>;
   switch (p) {
 #if defined(__aarch64__)
-    case Path::kNeon: k.gemv = q6 ? gemv_generic<BlockQ6_K, dot_q6_k_neon> : gemv_generic<BlockQ4_K, dot_q4_k_neon>; break;
+    case Path::kNeon:
+      k.gemv = q6 ? gemv_generic<BlockQ6_K, dot_q6_k_neon> : gemv_generic<BlockQ4_K, dot_q4_k_neon>;
+      break;
 #endif
 #if defined(R1_QK_X86)
     case Path::kAvx2:
