@@ -59,11 +59,11 @@ void quant_matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPo
   const int64_t qgrain = T * I < (int64_t(1) << 16) ? T : (T + pool.size() - 1) / pool.size();
   pool.parallel_for(T, qgrain, [&](int64_t t0, int64_t t1) { quantize_acts(x, I, a, t0, t1); });
   const int64_t blocks = (O + kQuantRowBlock - 1) / kQuantRowBlock;
-  // Decode streams the weights: chunks small enough that both threads finish together, but a small matrix (under
-  // ~64 KiB of int8 weights) runs on the calling thread. Prefill: a few chunks per thread.
-  int64_t grain;
-  if (T == 1) grain = O * I < (int64_t(1) << 16) ? blocks : std::max<int64_t>(1, blocks / (8 * pool.size()));
-  else grain = std::max<int64_t>(1, blocks / (4 * pool.size()));
+  // Decode streams the weights: chunks small enough that both threads finish together. Prefill: a few chunks per
+  // thread, each packing its own weight tiles. Small products (under ~64 KiB of weights for decode, ~256 K
+  // multiply-adds for prefill) run on the calling thread: waking the pool would cost more than the work.
+  const bool small = T == 1 ? O * I < (int64_t(1) << 16) : O * I * T < (int64_t(1) << 18);
+  const int64_t grain = small ? blocks : std::max<int64_t>(1, blocks / ((T == 1 ? 8 : 4) * pool.size()));
   pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
     qgemm_rows(w.dtype, w.data, I, a, T, y, O, b0 * kQuantRowBlock, std::min(O, b1 * kQuantRowBlock));
   });

@@ -2,19 +2,22 @@
 // `#pragma GCC target` (the rest of the binary stays baseline x86-64) and chosen at run time by quant_dot_q8.cc.
 //   O weight rows (r), I inputs, T activation rows (t), nb = I / 32 blocks per row.
 //
-// Decode (T < kGemmMinT) runs the row-at-a-time kernels of quant_dot_x86.inc: each weight row is streamed once as
-// stored. Prefill on AVX-512 packs a tile of 16 weight rows once into unsigned bytes laid out
-// [block][4-input group][16 rows][4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation
-// rows over it, the tile reused by every activation row:
-//   per block and group: one 64-byte weight load, then per activation row one 4-byte broadcast and one vpdpbusd
-//   (16 rows x 4 inputs); per block and activation row: an int32 init, and cvt * (d_w x d_a) into f32.
-// vpdpbusd multiplies unsigned by signed bytes, so Q8_0 weights are stored as q + 128 and the surplus
-// 128 * sum_a is the int32 init's -128 * sum_a; Q4_0's nibbles 0..15 take -8 * sum_a the same way.
+// AVX2 and AVX-VNNI run the row kernels of quant_dot_x86.inc for every T. AVX-512 VNNI has two shapes:
+// - Decode (T < kGemmMinT) streams each weight row once as stored, 4 rows at a time, 2 (Q8_0) or 4 (Q4_0) blocks
+//   per vpdpbusd, prefetching the next 4 rows as it goes: it runs at the memory's read rate.
+// - Prefill packs a tile of 16 weight rows once into unsigned bytes laid out [block][4-input group][16 rows]
+//   [4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation rows over it, the tile reused by
+//   every activation row: per block and group one 64-byte weight load, then per activation row one 4-byte
+//   broadcast and one vpdpbusd (16 rows x 4 inputs); per block and activation row an int32 init and
+//   cvt * (d_w x d_a) into f32.
+// vpdpbusd multiplies unsigned by signed bytes: Q8_0 weights become q + 128 and Q4_0's nibbles are 0..15, so each
+// block's dot product carries a surplus of (128 or 8) * sum_a, which both shapes take off exactly.
 #if defined(__x86_64__)
 
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12 reports the deliberately undefined inputs inside its own AVX-512 intrinsics (_mm512_undefined_*).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include <immintrin.h>
@@ -25,13 +28,13 @@
 
 #include "kernels/quant_dot_impl.h"
 
-#if defined(__clang__)
-#define R1_QD_TARGET_BEGIN(t) _Pragma("clang attribute push(__attribute__((target(" #t "))), apply_to = function)")
-#define R1_QD_TARGET_END _Pragma("clang attribute pop")
-#else
 #define R1_QD_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define R1_QD_TARGET_BEGIN(t) R1_QD_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define R1_QD_TARGET_END R1_QD_PRAGMA(clang attribute pop)
+#else
 #define R1_QD_TARGET_BEGIN(t) R1_QD_PRAGMA(GCC push_options) R1_QD_PRAGMA(GCC target(t))
-#define R1_QD_TARGET_END _Pragma("GCC pop_options")
+#define R1_QD_TARGET_END R1_QD_PRAGMA(GCC pop_options)
 #endif
 
 namespace r1::kernels::qdot {
@@ -65,18 +68,11 @@ R1_QD_TARGET_END
 // ---- AVX-512 VNNI: row-at-a-time for decode, packed 16-row tiles for prefill ---------------------------------
 
 R1_QD_TARGET_BEGIN("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
-#define R1_QD_NS avx512
-#define R1_QD_ISA 2
-#define R1_QD_KT 4
-#include "kernels/quant_dot_x86.inc"
-#undef R1_QD_NS
-#undef R1_QD_ISA
-#undef R1_QD_KT
 
 namespace avx512 {
 namespace {
 
-constexpr int64_t kGemmMinT = 4;  // below this the packing costs more than it saves
+constexpr int64_t kGemmMinT = 3;  // below this the packing costs more than it saves
 constexpr int kTileRows = 16;     // one zmm of int32 / f32 lanes
 constexpr int kNT = 8;            // activation rows per register tile: 8 weight + 8 int + 8 f32 accumulators
 constexpr int64_t kKc = 64;       // blocks per K chunk: a 36 KiB slice of the packed tile stays in L1 / L2
@@ -91,6 +87,196 @@ inline int32_t load32(const void* p) {
   std::memcpy(&v, p, 4);
   return v;
 }
+
+// ---- Decode: rows as stored, 2 (Q8_0) or 4 (Q4_0) blocks per vpdpbusd ----
+//
+// Per call, the activation rows are laid out for 64-byte loads (GemvActs): Q8_0 as the plain 32-byte quants of
+// consecutive blocks; Q4_0 in groups of 4 blocks, first their quants 0..15, then 16..31, matching the weight vector
+// [nibbles of 4 blocks] & 0xF (quants 0..15 of each) and >> 4 (16..31). Weights are unsigned (Q8_0's q + 128), and
+// the surplus bias * sum_a per block is taken off at the end as bias * Σ_b d_w d_a sum_a, accumulated 8 blocks at
+// a time from the same scale vector. Each int32 lane belongs to one block; its scale d_w d_a comes from a
+// vector of 8 block scales by one permute.
+
+struct GemvActs {
+  const int8_t* q;    // [T][stride * 32]
+  const float* d;     // [T][stride]: d_a, zero past nb
+  const float* sum;   // [T][stride]: sum_a
+  int64_t stride;     // nb rounded up to 8
+};
+
+template <bool kQ4>
+GemvActs gemv_acts(const BlockQ8Act* x, int64_t T, int64_t nb) {
+  thread_local std::vector<int8_t> qbuf;  // grow once per thread, then reused
+  thread_local std::vector<float> fbuf;
+  const int64_t stride = (nb + 7) / 8 * 8;
+  if (qbuf.size() < size_t(T * stride * 32)) qbuf.resize(size_t(T * stride * 32));
+  if (fbuf.size() < size_t(2 * T * stride)) fbuf.resize(size_t(2 * T * stride));
+  int8_t* q = qbuf.data();
+  float* d = fbuf.data();
+  float* sum = d + T * stride;
+  const int64_t pad_from = kQ4 ? nb / 4 * 128 : nb * 32;  // bytes of a row before the first padding block
+  for (int64_t t = 0; t < T; ++t) {
+    std::memset(q + t * stride * 32 + pad_from, 0, size_t(stride * 32 - pad_from));
+    for (int64_t b = 0; b < stride; ++b) {
+      const bool in = b < nb;
+      d[t * stride + b] = in ? x[t * nb + b].d : 0.0f;
+      sum[t * stride + b] = in ? float(x[t * nb + b].sum) : 0.0f;
+      if (!in) continue;
+      int8_t* lo = q + t * stride * 32 + (kQ4 ? (b / 4) * 128 + (b % 4) * 16 : b * 32);
+      std::memcpy(lo, x[t * nb + b].qs, 16);
+      std::memcpy(lo + (kQ4 ? 64 : 16), x[t * nb + b].qs + 16, 16);
+    }
+  }
+  return {q, d, sum, stride};
+}
+
+// The f16 d_w of the 8 blocks starting at p, picked out of the 64-byte lines that hold them with word permutes
+// (neither gathers nor byte stores read back as a vector: both cost more than the dot products they serve).
+// A full group only: the loads cover 256 (Q8_0) or 128 (Q4_0) of its 272 or 144 bytes.
+template <bool kQ4>
+inline __m128i group_scales(const uint8_t* p) {
+  // Word k of the result is word 17k (Q8_0, 34-byte blocks; two tables of 4) or 9k (Q4_0, 18-byte blocks).
+  alignas(64) static constexpr uint16_t kQ8Idx[32] = {0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                      4, 21, 38, 55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  alignas(64) static constexpr uint16_t kQ4Idx[32] = {0, 9, 18, 27, 36, 45, 54, 63};
+  const __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64);
+  if constexpr (kQ4) {
+    return _mm512_castsi512_si128(_mm512_permutex2var_epi16(z0, _mm512_load_si512(kQ4Idx), z1));
+  } else {
+    const __m512i z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
+    const __m512i lo = _mm512_permutex2var_epi16(z0, _mm512_castsi256_si512(_mm256_load_si256(
+                                                         reinterpret_cast<const __m256i*>(kQ8Idx))), z1);
+    const __m512i hi = _mm512_permutex2var_epi16(z2, _mm512_castsi256_si512(_mm256_load_si256(
+                                                         reinterpret_cast<const __m256i*>(kQ8Idx + 16))), z3);
+    return _mm_unpacklo_epi64(_mm512_castsi512_si128(lo), _mm512_castsi512_si128(hi));
+  }
+}
+
+// The same for the last, partial group of n < 8 blocks (zeros past it).
+inline __m128i tail_scales(const uint8_t* p, int64_t bs, int64_t n) {
+  alignas(16) uint16_t h[8] = {};
+  for (int64_t k = 0; k < n; ++k) std::memcpy(&h[k], p + k * bs, 2);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(h));
+}
+
+// 32 (Q8_0) or 16 (Q4_0) quant bytes of block b, zeros past the row's last block.
+inline __m256i block_q8(const uint8_t* row, int64_t b, int64_t nb) {
+  return b < nb ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * int64_t(sizeof(BlockQ8_0)) + 2))
+                : _mm256_setzero_si256();
+}
+inline __m128i block_q4(const uint8_t* row, int64_t b, int64_t nb) {
+  return b < nb ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * int64_t(sizeof(BlockQ4_0)) + 2))
+                : _mm_setzero_si128();
+}
+
+// Weight rows [0, kR) (stride rb) against one activation row: y[i] for row i. kTail: the last, partial group of 8
+// blocks, where loads past nb must not happen.
+template <bool kQ4, int kR, bool kTail>
+inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, const int8_t* xq, const __m256 (&s8)[kR],
+                       __m512 (&acc)[kR]) {
+  const __m512i c80 = _mm512_set1_epi8(char(0x80)), c0f = _mm512_set1_epi8(0x0F);
+  if constexpr (kQ4) {
+    for (int g = 0; g < 2; ++g) {
+      const int64_t b = b0 + 4 * g;
+      if (kTail && b >= nb) break;
+      const __m512i xlo = _mm512_loadu_si512(xq + b * 32), xhi = _mm512_loadu_si512(xq + b * 32 + 64);
+      const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * g),
+                                           _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+      for (int i = 0; i < kR; ++i) {
+        const uint8_t* row = w + i * rb;
+        __m512i n;
+        if constexpr (kTail) {
+          n = _mm512_castsi128_si512(block_q4(row, b, nb));
+          n = _mm512_inserti32x4(n, block_q4(row, b + 1, nb), 1);
+          n = _mm512_inserti32x4(n, block_q4(row, b + 2, nb), 2);
+          n = _mm512_inserti32x4(n, block_q4(row, b + 3, nb), 3);
+        } else {
+          const auto blk = [&](int64_t k) {
+            return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (b + k) * int64_t(sizeof(BlockQ4_0)) + 2));
+          };
+          n = _mm512_inserti32x4(_mm512_castsi128_si512(blk(0)), blk(1), 1);
+          n = _mm512_inserti32x4(_mm512_inserti32x4(n, blk(2), 2), blk(3), 3);
+        }
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(n, c0f), xlo);
+        p = _mm512_dpbusd_epi32(p, _mm512_and_si512(_mm512_srli_epi16(n, 4), c0f), xhi);
+        const __m512 s = _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(s8[i]));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), s, acc[i]);
+      }
+    }
+  } else {
+    for (int g = 0; g < 4; ++g) {
+      const int64_t b = b0 + 2 * g;
+      if (kTail && b >= nb) break;
+      const __m512i x = _mm512_loadu_si512(xq + b * 32);
+      const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(2 * g),
+                                           _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+      for (int i = 0; i < kR; ++i) {
+        const uint8_t* row = w + i * rb;
+        // Past the last block (kTail only) both sides are zero.
+        const __m256i q0 = block_q8(row, b, kTail ? nb : b + 1), q1 = block_q8(row, b + 1, kTail ? nb : b + 2);
+        const __m512i u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), c80);
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, x);
+        const __m512 s = _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(s8[i]));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), s, acc[i]);
+      }
+    }
+  }
+}
+
+// Weight rows [0, kR) (stride rb) against activation row t: y[i] for row i. pf: the next kR rows, prefetched into
+// L2 in step with this pass over the current ones (the rows of a group sit side by side in memory but are read as
+// kR interleaved streams, which the hardware prefetchers follow less well than one).
+template <bool kQ4, int kR>
+void gemv_rows(const uint8_t* w, int64_t rb, int64_t nb, const GemvActs& xa, int64_t t, float* y,
+               const uint8_t* pf) {
+  constexpr int64_t bs = kQ4 ? int64_t(sizeof(BlockQ4_0)) : int64_t(sizeof(BlockQ8_0));
+  constexpr float kBias = kQ4 ? 8.0f : 128.0f;
+  const int8_t* xq = xa.q + t * xa.stride * 32;
+  const float* xd = xa.d + t * xa.stride;
+  const float* xs = xa.sum + t * xa.stride;
+  __m512 acc[kR];
+  __m256 off[kR];
+  for (int i = 0; i < kR; ++i) acc[i] = _mm512_setzero_ps(), off[i] = _mm256_setzero_ps();
+  for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+    const bool full = b0 + 8 <= nb;
+    if (pf != nullptr) {
+      const int64_t end = std::min(kR * rb, kR * (b0 + 8) * bs);
+      for (int64_t o = kR * b0 * bs; o < end; o += 64) _mm_prefetch(reinterpret_cast<const char*>(pf + o), _MM_HINT_T1);
+    }
+    __m256 s8[kR];
+    const __m256 d = _mm256_loadu_ps(xd + b0), sum = _mm256_loadu_ps(xs + b0);
+    for (int i = 0; i < kR; ++i) {
+      const uint8_t* p = w + i * rb + b0 * bs;
+      s8[i] = _mm256_mul_ps(_mm256_cvtph_ps(full ? group_scales<kQ4>(p) : tail_scales(p, bs, nb - b0)), d);
+      off[i] = _mm256_fmadd_ps(s8[i], sum, off[i]);
+    }
+    if (full) gemv_group<kQ4, kR, false>(w, rb, nb, b0, xq, s8, acc);
+    else gemv_group<kQ4, kR, true>(w, rb, nb, b0, xq, s8, acc);
+  }
+  for (int i = 0; i < kR; ++i) {
+    __m128 o = _mm_add_ps(_mm256_castps256_ps128(off[i]), _mm256_extractf128_ps(off[i], 1));
+    o = _mm_add_ps(o, _mm_movehl_ps(o, o));
+    o = _mm_add_ss(o, _mm_movehdup_ps(o));
+    y[i] = _mm512_reduce_add_ps(acc[i]) - kBias * _mm_cvtss_f32(o);
+  }
+}
+
+template <bool kQ4>
+void gemv(const QArgs& a) {
+  const int64_t nb = a.I / kQK;
+  const int64_t rb = nb * (kQ4 ? int64_t(sizeof(BlockQ4_0)) : int64_t(sizeof(BlockQ8_0)));
+  const GemvActs xa = gemv_acts<kQ4>(a.acts, a.T, nb);
+  int64_t r = a.r0;
+  for (; r + 4 <= a.r1; r += 4) {
+    const uint8_t* next = r + 8 <= a.r1 ? a.w + (r + 4) * rb : nullptr;
+    for (int64_t t = 0; t < a.T; ++t)  // a second activation row finds the 4 rows in L1 / L2
+      gemv_rows<kQ4, 4>(a.w + r * rb, rb, nb, xa, t, a.y + t * a.ldy + r, t == 0 ? next : nullptr);
+  }
+  for (; r < a.r1; ++r)
+    for (int64_t t = 0; t < a.T; ++t) gemv_rows<kQ4, 1>(a.w + r * rb, rb, nb, xa, t, a.y + t * a.ldy + r, nullptr);
+}
+
+// ---- Prefill: packed 16-row tiles ----
 
 // Packs rows [0, nrows) of the tile starting at w (rows beyond nrows repeat the last; their lanes are never
 // stored). Gathers read 4 bytes at a time, always inside the block they start in.
@@ -187,11 +373,11 @@ inline bool packable(const QArgs& a, int64_t block_bytes) {
 
 void q8_0_avx512(const QArgs& a) {
   if (avx512::packable(a, sizeof(BlockQ8_0))) avx512::gemm<false>(a);
-  else avx512::rows<false>(a);
+  else avx512::gemv<false>(a);
 }
 void q4_0_avx512(const QArgs& a) {
   if (avx512::packable(a, sizeof(BlockQ4_0))) avx512::gemm<true>(a);
-  else avx512::rows<true>(a);
+  else avx512::gemv<true>(a);
 }
 
 R1_QD_TARGET_END

@@ -552,19 +552,11 @@ uint32_t file_type_for(const std::string& recipe, DType main) {
 
 // The bytes of `w` as `type` (a float or block type); F32 <-> F16 / BF16 / blocks through f32 rows.
 std::vector<uint8_t> convert_bytes(const Tensor& w, DType type) {
-  const int64_t in = w.dim(-1), rows = w.numel() / in;
   if (type == w.dtype) {
     const auto* p = static_cast<const uint8_t*>(w.data);
     return std::vector<uint8_t>(p, p + w.nbytes());
   }
-  std::vector<uint8_t> out(dtype_row_bytes(type, w.numel()));
-  const size_t row_bytes = dtype_row_bytes(type, in);
-  std::vector<float> wide(static_cast<size_t>(in));
-  for (int64_t r = 0; r < rows; ++r) {
-    kernels::dequantize_row(w.dtype, w.row(r), wide.data(), in);
-    kernels::quantize_row(type, wide.data(), out.data() + size_t(r) * row_bytes, in);
-  }
-  return out;
+  return convert_rows(w, type);
 }
 
 // llama.cpp's rope_freqs for a llama3 rope_scaling: per rotary pair, the divisor of its base frequency.

@@ -146,7 +146,7 @@ TEST_P(QuantMatmulTest, QgemmRowsMatchesExactSum) {
       for (int64_t O : {1, 5, 37}) {
         const auto w = make_weight(type, O, I, seed++);
         const auto wf = dequantize(type, w, O, I);
-        for (int64_t T : {1, 3, 7, 33}) {
+        for (int64_t T : {1, 2, 3, 7, 33}) {
           const auto x = make_acts(T, I, seed++);
           std::vector<BlockQ8Act> acts(size_t(T * nb));
           for (int64_t t = 0; t < T; ++t) quantize_acts_plain(x.data() + t * I, I, acts.data() + t * nb);

@@ -37,7 +37,7 @@ std::optional<DType> quant_type_for(std::string_view recipe, std::string_view na
   return type;
 }
 
-Tensor convert_weight(WeightStore& ws, const Tensor& w, DType type) {
+std::vector<uint8_t> convert_rows(const Tensor& w, DType type) {
   const int64_t in = w.dim(-1), rows = w.numel() / in;
   std::vector<uint8_t> bytes(dtype_row_bytes(type, w.numel()));
   const size_t row_bytes = dtype_row_bytes(type, in);
@@ -48,6 +48,11 @@ Tensor convert_weight(WeightStore& ws, const Tensor& w, DType type) {
       kernels::quantize_row(type, wide.data(), bytes.data() + size_t(r) * row_bytes, in);
     }
   });
+  return bytes;
+}
+
+Tensor convert_weight(WeightStore& ws, const Tensor& w, DType type) {
+  std::vector<uint8_t> bytes = convert_rows(w, type);
   ws.release(w);  // the converted copy replaces it: peak memory stays near the converted model's size
   std::vector<int64_t> shape(w.shape.begin(), w.shape.begin() + w.rank);
   return ws.adopt_bytes(std::move(bytes), type, std::move(shape));

@@ -26,7 +26,11 @@ Result<Tensor> load_linear(WeightStore& ws, const std::string& name, int64_t out
 // to Q8_0 (K types) or stays as stored.
 std::optional<DType> quant_type_for(std::string_view recipe, std::string_view name, int64_t in, bool moe);
 
-// `w` (any float or block type) converted to `type`, owned by the store; rows split across the thread pool.
+// The bytes of `w` (any float or block type) converted row by row to `type` through f32; rows split across the
+// thread pool.
+std::vector<uint8_t> convert_rows(const Tensor& w, DType type);
+
+// convert_rows owned by the store, with the source's mapped pages released.
 Tensor convert_weight(WeightStore& ws, const Tensor& w, DType type);
 
 }  // namespace r1
