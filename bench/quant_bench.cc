@@ -1,9 +1,10 @@
 // Quantized matmul benchmarks (kernels/quant_dot.h through kernels::matmul), on the global pool.
 //   build/r1_bench --benchmark_filter='QGem|ReadBandwidth'
-// Decode: BM_QGemv/<type>/<O>/<I> streams weights from DRAM (it cycles through copies filling 640 MiB, more than
-// the last-level cache) and reports weight bytes/s, to set against BM_ReadBandwidth. Prefill: BM_QGemm/<type>/<O>/
-// <I>/<T> reports FLOP/s (2 * T * O * I per call; activation quantization included). BM_QGemmPath/<type>/<path>
-// runs the 512-token 1536 -> 8960 GEMM on each x86 code path this CPU has (0 avx2, 1 avxvnni, 2 avx512vnni).
+// Decode: BM_QGemv/<type>/<O>/<I> streams weights from DRAM (it cycles through copies filling 640 MiB, more
+// than the last-level cache) and reports weight bytes/s, to set against BM_ReadBandwidth. Prefill:
+// BM_QGemm/<type>/<O>/ <I>/<T> reports FLOP/s (2 * T * O * I per call; activation quantization included).
+// BM_QGemmPath/<type>/<path> runs the 512-token 1536 -> 8960 GEMM on each x86 code path this CPU has (0 avx2,
+// 1 avxvnni, 2 avx512vnni).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -36,7 +37,8 @@ struct QuantWeights {
       for (float& v : row) v = u(rng);
       kernels::quantize_row(t, row.data(), bytes.data() + size_t(r) * rb, I);
     }
-    for (int64_t c = 1; c < copies; ++c) std::memcpy(bytes.data() + size_t(c) * matrix_bytes, bytes.data(), matrix_bytes);
+    for (int64_t c = 1; c < copies; ++c)
+      std::memcpy(bytes.data() + size_t(c) * matrix_bytes, bytes.data(), matrix_bytes);
   }
   Tensor view(int64_t c) const {
     Tensor t;
@@ -46,7 +48,9 @@ struct QuantWeights {
   }
 };
 
-std::string label(DType t) { return std::string(dtype_name(t)) + " " + kernels::quant_dot_path(); }
+std::string label(DType t) {
+  return std::string(dtype_name(t)) + " " + kernels::quant_dot_path();
+}
 
 void BM_QGemv(benchmark::State& state) {
   const DType type = DType(state.range(0));
@@ -107,19 +111,19 @@ void BM_QGemmPath(benchmark::State& state) {
 
 constexpr int64_t kQ8 = int64_t(DType::kQ8_0), kQ4 = int64_t(DType::kQ4_0);
 
+// R1-Distill-Qwen-1.5B's shapes: MLP down, MLP gate / up, the LM head, then q / o and k / v projections.
 BENCHMARK(BM_QGemv)
     ->Args({kQ8, 1536, 8960})
     ->Args({kQ8, 8960, 1536})
     ->Args({kQ8, 151936, 1536})
+    ->Args({kQ8, 1536, 1536})
+    ->Args({kQ8, 256, 1536})
     ->Args({kQ4, 1536, 8960})
     ->Args({kQ4, 8960, 1536})
     ->Args({kQ4, 151936, 1536})
     ->UseRealTime();
 BENCHMARK(BM_QGemm)->Apply(QGemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_QGemmPath)
-    ->ArgsProduct({{kQ8, kQ4}, {0, 1, 2}})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_QGemmPath)->ArgsProduct({{kQ8, kQ4}, {0, 1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace r1

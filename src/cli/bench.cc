@@ -35,20 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  return fmt::format("{:.{}f} {}", b, u == 0 ? 0 : 2, units[u]);
-}
-
-std::string human_count(double n) {
-  const char* units[] = {"", "K", "M", "B", "T"};
-  int u = 0;
-  while (n >= 1000 && u < 4) n /= 1000, ++u;
-  return fmt::format("{:.{}f}{}", n, u == 0 ? 0 : 2, units[u]);
-}
-
 // Mean and sample standard deviation of tokens/s over the repeats.
 struct Stats {
   double mean = 0, sd = 0;

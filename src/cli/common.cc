@@ -46,6 +46,20 @@ Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_tem
   return m;
 }
 
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  return fmt::format("{:.{}f} {}", b, u == 0 ? 0 : 2, units[u]);
+}
+
+std::string human_count(double n) {
+  const char* units[] = {"", "K", "M", "B", "T"};
+  int u = 0;
+  while (n >= 1000 && u < 4) n /= 1000, ++u;
+  return fmt::format("{:.{}f}{}", n, u == 0 ? 0 : 2, units[u]);
+}
+
 void add_quant_option(CLI::App& app, std::string& quant) {
   app.add_option("--quant", quant,
                  fmt::format("Quantize Linear weights at load time: {}", fmt::join(quant_recipes(), ", ")));

@@ -65,6 +65,10 @@ void install_interrupt_handler();
 bool interrupted();
 void clear_interrupt();
 
+// "1.76 GiB", "1.78B": sizes and counts as people read them.
+std::string human_bytes(double bytes);
+std::string human_count(double n);
+
 void print_speed(int64_t prefill_tokens, double prefill_tps, int64_t decode_tokens, double decode_tps);
 
 // Each subcommand registers its flags, and main runs the one that was parsed.

@@ -11,20 +11,6 @@ struct InfoFlags {
 };
 InfoFlags g_info;
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  return fmt::format("{:.{}f} {}", b, u == 0 ? 0 : 2, units[u]);
-}
-
-std::string human_count(double n) {
-  const char* units[] = {"", "K", "M", "B", "T"};
-  int u = 0;
-  while (n >= 1000 && u < 4) n /= 1000, ++u;
-  return fmt::format("{:.{}f}{}", n, u == 0 ? 0 : 2, units[u]);
-}
-
 void print_info(const ModelInfo& i, const std::string& source, bool from_config) {
   const double ctx = double(i.max_position_embeddings), typical = std::min(4096.0, ctx);
   fmt::print("model:            {}\n", source);

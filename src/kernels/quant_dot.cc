@@ -23,12 +23,12 @@ namespace r1::kernels {
 namespace qdot {
 namespace {
 
-// ---- Code paths -------------------------------------------------------------------------------------------------
+// ---- Code paths ----
 
 #if defined(__x86_64__)
-// AVX-VNNI (the VEX form of vpdpbusd: Alder Lake, Sapphire Rapids, Zen 5) is CPUID.(EAX=7,ECX=1):EAX bit 4; not
-// every compiler's __builtin_cpu_supports knows its name. F16C (CPUID.1:ECX bit 29) comes with every AVX2 CPU
-// that matters, but the scale conversions need it, so it is checked too.
+// AVX-VNNI (the VEX form of vpdpbusd: Alder Lake, Sapphire Rapids, Zen 5) is CPUID.(EAX=7,ECX=1):EAX bit 4;
+// not every compiler's __builtin_cpu_supports knows its name. F16C (CPUID.1:ECX bit 29) comes with every AVX2
+// CPU that matters, but the scale conversions need it, so it is checked too.
 bool cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit) {
   unsigned r[4] = {0, 0, 0, 0};
   if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3])) return false;
@@ -69,13 +69,13 @@ bool supported(Path p) {
 #endif
 }
 
-// ---- Activation quantizer ---------------------------------------------------------------------------------------
+// ---- Activation quantizer ----
 //
-// Per block of 32: amax = max |x| (taken on the bit patterns, so any summation order gives the same answer even
-// with NaNs), d = amax / 127, q = rint(clamp(x * (127 / amax), -127, 127)) in the current rounding mode (nearest,
-// ties to even), sum = Σ q. A block with amax <= 1e-30 quantizes to zeros (127 / amax would overflow). The clamp
-// is written as the max/min instructions compute it, so NaN becomes -127 on every path; d keeps NaN and infinity,
-// so they still reach the output. Every path gives the same bytes.
+// Per block of 32: amax = max |x| (taken on the bit patterns, so any reduction order gives the same answer
+// even with NaNs), d = amax / 127, q = rint(clamp(x * (127 / amax), -127, 127)) in the current rounding mode
+// (nearest, ties to even), sum = Σ q. A block with amax <= 1e-30 quantizes to zeros (127 / amax would
+// overflow). The clamp is written as the max/min instructions compute it, so NaN becomes -127 on every path;
+// d keeps NaN and infinity, so they still reach the output. Every path gives the same bytes.
 
 constexpr float kTinyAmax = 1e-30f;
 
@@ -116,15 +116,22 @@ void quantize_acts_scalar(const float* x, int64_t I, BlockQ8Act* acts, int64_t t
 
 }  // namespace
 
-Path active_path() { return g_active; }
+Path active_path() {
+  return g_active;
+}
 
 const char* path_name(Path p) {
   switch (p) {
-    case Path::kAvx512Vnni: return "avx512vnni";
-    case Path::kAvxVnni: return "avxvnni";
-    case Path::kAvx2: return "avx2";
-    case Path::kNeon: return "neon-dot";
-    case Path::kScalar: break;
+    case Path::kAvx512Vnni:
+      return "avx512vnni";
+    case Path::kAvxVnni:
+      return "avxvnni";
+    case Path::kAvx2:
+      return "avx2";
+    case Path::kNeon:
+      return "neon-dot";
+    case Path::kScalar:
+      break;
   }
   return "scalar";
 }
@@ -205,26 +212,36 @@ void quantize_acts(const float* x, int64_t I, BlockQ8Act* acts, int64_t t0, int6
   using qdot::Path;
   switch (qdot::active_path()) {
 #if defined(__x86_64__)
-    case Path::kAvx512Vnni: return qdot::quantize_acts_avx512(x, I, acts, t0, t1);
+    case Path::kAvx512Vnni:
+      return qdot::quantize_acts_avx512(x, I, acts, t0, t1);
     case Path::kAvxVnni:
-    case Path::kAvx2: return qdot::quantize_acts_avx2(x, I, acts, t0, t1);
+    case Path::kAvx2:
+      return qdot::quantize_acts_avx2(x, I, acts, t0, t1);
 #endif
-    default: return qdot::quantize_acts_scalar(x, I, acts, t0, t1);
+    default:
+      return qdot::quantize_acts_scalar(x, I, acts, t0, t1);
   }
 }
 
 void qgemm_rows(DType wtype, const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy,
                 int64_t r0, int64_t r1) {
   switch (wtype) {
-    case DType::kQ8_0: return qgemm_rows_q8_0(w, I, acts, T, y, ldy, r0, r1);
-    case DType::kQ4_0: return qgemm_rows_q4_0(w, I, acts, T, y, ldy, r0, r1);
-    case DType::kQ4_K: return qgemm_rows_q4_k(w, I, acts, T, y, ldy, r0, r1);
-    case DType::kQ6_K: return qgemm_rows_q6_k(w, I, acts, T, y, ldy, r0, r1);
-    default: return;  // matmul only sends the block-quantized types here
+    case DType::kQ8_0:
+      return qgemm_rows_q8_0(w, I, acts, T, y, ldy, r0, r1);
+    case DType::kQ4_0:
+      return qgemm_rows_q4_0(w, I, acts, T, y, ldy, r0, r1);
+    case DType::kQ4_K:
+      return qgemm_rows_q4_k(w, I, acts, T, y, ldy, r0, r1);
+    case DType::kQ6_K:
+      return qgemm_rows_q6_k(w, I, acts, T, y, ldy, r0, r1);
+    default:
+      return;  // matmul only sends the block-quantized types here
   }
 }
 
-const char* quant_dot_path() { return qdot::path_name(qdot::active_path()); }
+const char* quant_dot_path() {
+  return qdot::path_name(qdot::active_path());
+}
 
 bool set_quant_dot_path_for_testing(const char* name) {
   using qdot::Path;

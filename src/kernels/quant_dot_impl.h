@@ -1,5 +1,6 @@
 // Internals shared by the Q8_0 / Q4_0 dot-product files (kernels/quant_dot*.cc): the code paths, which one is
-// active, and each path's entry points. Everything outside kernels/quant_dot* goes through kernels/quant_dot.h.
+// active, and each path's entry points. Everything outside kernels/quant_dot* goes through
+// kernels/quant_dot.h.
 #pragma once
 
 #include <cstdint>
@@ -17,13 +18,13 @@ const char* path_name(Path p);
 
 // Arguments of qgemm_rows, bundled for the per-path bodies.
 struct QArgs {
-  const uint8_t* w;         // [O, I] weight rows of the block type
-  int64_t I;                // input features, a multiple of 32
-  const BlockQ8Act* acts;   // [T, I/32]
+  const uint8_t* w;        // [O, I] weight rows of the block type
+  int64_t I;               // input features, a multiple of 32
+  const BlockQ8Act* acts;  // [T, I/32]
   int64_t T;
-  float* y;                 // y[t * ldy + r]
+  float* y;  // y[t * ldy + r]
   int64_t ldy;
-  int64_t r0, r1;           // output rows to compute
+  int64_t r0, r1;  // output rows to compute
 };
 
 // Paths, by instruction set (kernels/quant_dot_x86.cc, kernels/quant_dot_q8.cc).

@@ -1,6 +1,6 @@
-// Q8_0 and Q4_0 weights against 8-bit activations (kernels/quant_dot.h): the per-type entry points, which pick the
-// code path, and the two paths that need no x86: portable scalar and AArch64 NEON. The x86 paths are in
-// quant_dot_x86.cc.
+// Q8_0 and Q4_0 weights against 8-bit activations (kernels/quant_dot.h): the per-type entry points, which
+// pick the code path, and the two paths that need no x86: portable scalar and AArch64 NEON. The x86 paths are
+// in quant_dot_x86.cc.
 //   O weight rows (r), I inputs, T activation rows (t), nb = I / 32 blocks per row.
 //   Q8_0 block b of row r against activation block b of row t:  d_w * d_a * Σ q_w * q_a
 //   Q4_0:                                                        d_w * d_a * (Σ q_w * q_a  -  8 * sum_a)
@@ -26,7 +26,7 @@ inline float f16_at(const uint8_t* p) {
 
 }  // namespace
 
-// ---- Portable scalar ---------------------------------------------------------------------------------------------
+// ---- Portable scalar ----
 
 void q8_0_scalar(const QArgs& a) {
   const int64_t nb = a.I / kQK, rb = nb * int64_t(sizeof(BlockQ8_0));
@@ -67,9 +67,9 @@ void q4_0_scalar(const QArgs& a) {
   }
 }
 
-// ---- AArch64 NEON ------------------------------------------------------------------------------------------------
-// One (row, activation row) pair at a time: the signed x signed products need no offset tricks here. With the dot
-// product extension (armv8.2-a+dotprod, built with it enabled) vdotq_s32 does 16 products per instruction;
+// ---- AArch64 NEON ----
+// One (row, activation row) pair at a time: the signed x signed products need no offset tricks here. With the
+// dot product extension (armv8.2-a+dotprod, built with it enabled) vdotq_s32 does 16 products per instruction;
 // without it, widening multiplies and pairwise adds compute the same sums.
 
 #if defined(__aarch64__)
@@ -116,46 +116,60 @@ void neon_rows(const QArgs& a) {
 
 }  // namespace
 
-void q8_0_neon(const QArgs& a) { neon_rows<false>(a); }
-void q4_0_neon(const QArgs& a) { neon_rows<true>(a); }
+void q8_0_neon(const QArgs& a) {
+  neon_rows<false>(a);
+}
+void q4_0_neon(const QArgs& a) {
+  neon_rows<true>(a);
+}
 
 #endif  // __aarch64__
 
 }  // namespace qdot
 
-// ---- Entry points ------------------------------------------------------------------------------------------------
+// ---- Entry points ----
 
-void qgemm_rows_q8_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy,
-                     int64_t r0, int64_t r1) {
+void qgemm_rows_q8_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy, int64_t r0,
+                     int64_t r1) {
   if (r0 >= r1 || T <= 0) return;
   const qdot::QArgs a{static_cast<const uint8_t*>(w), I, acts, T, y, ldy, r0, r1};
   switch (qdot::active_path()) {
 #if defined(__x86_64__)
-    case qdot::Path::kAvx512Vnni: return qdot::q8_0_avx512(a);
-    case qdot::Path::kAvxVnni: return qdot::q8_0_avxvnni(a);
-    case qdot::Path::kAvx2: return qdot::q8_0_avx2(a);
+    case qdot::Path::kAvx512Vnni:
+      return qdot::q8_0_avx512(a);
+    case qdot::Path::kAvxVnni:
+      return qdot::q8_0_avxvnni(a);
+    case qdot::Path::kAvx2:
+      return qdot::q8_0_avx2(a);
 #endif
 #if defined(__aarch64__)
-    case qdot::Path::kNeon: return qdot::q8_0_neon(a);
+    case qdot::Path::kNeon:
+      return qdot::q8_0_neon(a);
 #endif
-    default: return qdot::q8_0_scalar(a);
+    default:
+      return qdot::q8_0_scalar(a);
   }
 }
 
-void qgemm_rows_q4_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy,
-                     int64_t r0, int64_t r1) {
+void qgemm_rows_q4_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy, int64_t r0,
+                     int64_t r1) {
   if (r0 >= r1 || T <= 0) return;
   const qdot::QArgs a{static_cast<const uint8_t*>(w), I, acts, T, y, ldy, r0, r1};
   switch (qdot::active_path()) {
 #if defined(__x86_64__)
-    case qdot::Path::kAvx512Vnni: return qdot::q4_0_avx512(a);
-    case qdot::Path::kAvxVnni: return qdot::q4_0_avxvnni(a);
-    case qdot::Path::kAvx2: return qdot::q4_0_avx2(a);
+    case qdot::Path::kAvx512Vnni:
+      return qdot::q4_0_avx512(a);
+    case qdot::Path::kAvxVnni:
+      return qdot::q4_0_avxvnni(a);
+    case qdot::Path::kAvx2:
+      return qdot::q4_0_avx2(a);
 #endif
 #if defined(__aarch64__)
-    case qdot::Path::kNeon: return qdot::q4_0_neon(a);
+    case qdot::Path::kNeon:
+      return qdot::q4_0_neon(a);
 #endif
-    default: return qdot::q4_0_scalar(a);
+    default:
+      return qdot::q4_0_scalar(a);
   }
 }
 

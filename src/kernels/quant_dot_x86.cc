@@ -1,17 +1,19 @@
 // x86 paths of the Q8_0 / Q4_0 kernels (kernels/quant_dot.h), each compiled for its own instruction set with
-// `#pragma GCC target` (the rest of the binary stays baseline x86-64) and chosen at run time by quant_dot_q8.cc.
+// `#pragma GCC target` (the rest of the binary stays baseline x86-64) and chosen at run time by
+// quant_dot_q8.cc.
 //   O weight rows (r), I inputs, T activation rows (t), nb = I / 32 blocks per row.
 //
 // AVX2 and AVX-VNNI run the row kernels of quant_dot_x86.inc for every T. AVX-512 VNNI has two shapes:
-// - Decode (T < kGemmMinT) streams each weight row once as stored, 4 rows at a time, 2 (Q8_0) or 4 (Q4_0) blocks
+// - Decode (T < kGemmMinT) streams each weight row once as stored, 4 rows at a time, 2 (Q8_0) or 4 (Q4_0)
+// blocks
 //   per vpdpbusd, prefetching the next 4 rows as it goes: it runs at the memory's read rate.
 // - Prefill packs a tile of 16 weight rows once into unsigned bytes laid out [block][4-input group][16 rows]
-//   [4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation rows over it, the tile reused by
-//   every activation row: per block and group one 64-byte weight load, then per activation row one 4-byte
-//   broadcast and one vpdpbusd (16 rows x 4 inputs); per block and activation row an int32 init and
+//   [4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation rows over it, the tile
+//   reused by every activation row: per block and group one 64-byte weight load, then per activation row one
+//   4-byte broadcast and one vpdpbusd (16 rows x 4 inputs); per block and activation row an int32 init and
 //   cvt * (d_w x d_a) into f32.
-// vpdpbusd multiplies unsigned by signed bytes: Q8_0 weights become q + 128 and Q4_0's nibbles are 0..15, so each
-// block's dot product carries a surplus of (128 or 8) * sum_a, which both shapes take off exactly.
+// vpdpbusd multiplies unsigned by signed bytes: Q8_0 weights become q + 128 and Q4_0's nibbles are 0..15, so
+// each block's dot product carries a surplus of (128 or 8) * sum_a, which both shapes take off exactly.
 #if defined(__x86_64__)
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -39,7 +41,7 @@
 
 namespace r1::kernels::qdot {
 
-// ---- AVX2 and AVX-VNNI: row-at-a-time kernels for every T ----------------------------------------------------
+// ---- AVX2 and AVX-VNNI: row-at-a-time kernels for every T ----
 
 R1_QD_TARGET_BEGIN("avx2,fma,f16c")
 #define R1_QD_NS avx2
@@ -49,8 +51,12 @@ R1_QD_TARGET_BEGIN("avx2,fma,f16c")
 #undef R1_QD_NS
 #undef R1_QD_ISA
 #undef R1_QD_KT
-void q8_0_avx2(const QArgs& a) { avx2::rows<false>(a); }
-void q4_0_avx2(const QArgs& a) { avx2::rows<true>(a); }
+void q8_0_avx2(const QArgs& a) {
+  avx2::rows<false>(a);
+}
+void q4_0_avx2(const QArgs& a) {
+  avx2::rows<true>(a);
+}
 R1_QD_TARGET_END
 
 R1_QD_TARGET_BEGIN("avx2,fma,f16c,avxvnni")
@@ -61,11 +67,15 @@ R1_QD_TARGET_BEGIN("avx2,fma,f16c,avxvnni")
 #undef R1_QD_NS
 #undef R1_QD_ISA
 #undef R1_QD_KT
-void q8_0_avxvnni(const QArgs& a) { avxvnni::rows<false>(a); }
-void q4_0_avxvnni(const QArgs& a) { avxvnni::rows<true>(a); }
+void q8_0_avxvnni(const QArgs& a) {
+  avxvnni::rows<false>(a);
+}
+void q4_0_avxvnni(const QArgs& a) {
+  avxvnni::rows<true>(a);
+}
 R1_QD_TARGET_END
 
-// ---- AVX-512 VNNI: row-at-a-time for decode, packed 16-row tiles for prefill ---------------------------------
+// ---- AVX-512 VNNI: rows as stored for decode, packed 16-row tiles for prefill ----
 
 R1_QD_TARGET_BEGIN("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
 
@@ -87,21 +97,27 @@ inline int32_t load32(const void* p) {
   std::memcpy(&v, p, 4);
   return v;
 }
+inline __m128i ld16(const uint8_t* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+inline __m256i ld32(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
 
 // ---- Decode: rows as stored, 2 (Q8_0) or 4 (Q4_0) blocks per vpdpbusd ----
 //
-// Per call, the activation rows are laid out for 64-byte loads (GemvActs): Q8_0 as the plain 32-byte quants of
-// consecutive blocks; Q4_0 in groups of 4 blocks, first their quants 0..15, then 16..31, matching the weight vector
-// [nibbles of 4 blocks] & 0xF (quants 0..15 of each) and >> 4 (16..31). Weights are unsigned (Q8_0's q + 128), and
-// the surplus bias * sum_a per block is taken off at the end as bias * Σ_b d_w d_a sum_a, accumulated 8 blocks at
-// a time from the same scale vector. Each int32 lane belongs to one block; its scale d_w d_a comes from a
-// vector of 8 block scales by one permute.
+// Per call, the activation rows are laid out for 64-byte loads (GemvActs): Q8_0 as the plain 32-byte quants
+// of consecutive blocks; Q4_0 in groups of 4 blocks, first their quants 0..15, then 16..31, matching the
+// weight vector [nibbles of 4 blocks] & 0xF (quants 0..15 of each) and >> 4 (16..31). Weights are unsigned
+// (Q8_0's q + 128), and the surplus bias * sum_a per block is taken off at the end as bias * Σ_b d_w d_a
+// sum_a, accumulated 8 blocks at a time from the same scale vector. Each int32 lane belongs to one block; its
+// scale d_w d_a comes from a vector of 8 block scales by one permute.
 
 struct GemvActs {
-  const int8_t* q;    // [T][stride * 32]
-  const float* d;     // [T][stride]: d_a, zero past nb
-  const float* sum;   // [T][stride]: sum_a
-  int64_t stride;     // nb rounded up to 8
+  const int8_t* q;   // [T][stride * 32]
+  const float* d;    // [T][stride]: d_a, zero past nb
+  const float* sum;  // [T][stride]: sum_a
+  int64_t stride;    // nb rounded up to 8
 };
 
 template <bool kQ4>
@@ -130,9 +146,9 @@ GemvActs gemv_acts(const BlockQ8Act* x, int64_t T, int64_t nb) {
   return {q, d, sum, stride};
 }
 
-// The f16 d_w of the 8 blocks starting at p, picked out of the 64-byte lines that hold them with word permutes
-// (neither gathers nor byte stores read back as a vector: both cost more than the dot products they serve).
-// A full group only: the loads cover 256 (Q8_0) or 128 (Q4_0) of its 272 or 144 bytes.
+// The f16 d_w of the 8 blocks starting at p, picked out of the 64-byte lines that hold them with word
+// permutes (neither gathers nor byte stores read back as a vector: both cost more than the dot products they
+// serve). A full group only: the loads cover 256 (Q8_0) or 128 (Q4_0) of its 272 or 144 bytes.
 template <bool kQ4>
 inline __m128i group_scales(const uint8_t* p) {
   // Word k of the result is word 17k (Q8_0, 34-byte blocks; two tables of 4) or 9k (Q4_0, 18-byte blocks).
@@ -144,10 +160,10 @@ inline __m128i group_scales(const uint8_t* p) {
     return _mm512_castsi512_si128(_mm512_permutex2var_epi16(z0, _mm512_load_si512(kQ4Idx), z1));
   } else {
     const __m512i z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
-    const __m512i lo = _mm512_permutex2var_epi16(z0, _mm512_castsi256_si512(_mm256_load_si256(
-                                                         reinterpret_cast<const __m256i*>(kQ8Idx))), z1);
-    const __m512i hi = _mm512_permutex2var_epi16(z2, _mm512_castsi256_si512(_mm256_load_si256(
-                                                         reinterpret_cast<const __m256i*>(kQ8Idx + 16))), z3);
+    const __m512i lo = _mm512_permutex2var_epi16(
+        z0, _mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(kQ8Idx))), z1);
+    const __m512i hi = _mm512_permutex2var_epi16(
+        z2, _mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(kQ8Idx + 16))), z3);
     return _mm_unpacklo_epi64(_mm512_castsi512_si128(lo), _mm512_castsi512_si128(hi));
   }
 }
@@ -161,16 +177,14 @@ inline __m128i tail_scales(const uint8_t* p, int64_t bs, int64_t n) {
 
 // 32 (Q8_0) or 16 (Q4_0) quant bytes of block b, zeros past the row's last block.
 inline __m256i block_q8(const uint8_t* row, int64_t b, int64_t nb) {
-  return b < nb ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * int64_t(sizeof(BlockQ8_0)) + 2))
-                : _mm256_setzero_si256();
+  return b < nb ? ld32(row + b * int64_t(sizeof(BlockQ8_0)) + 2) : _mm256_setzero_si256();
 }
 inline __m128i block_q4(const uint8_t* row, int64_t b, int64_t nb) {
-  return b < nb ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * int64_t(sizeof(BlockQ4_0)) + 2))
-                : _mm_setzero_si128();
+  return b < nb ? ld16(row + b * int64_t(sizeof(BlockQ4_0)) + 2) : _mm_setzero_si128();
 }
 
-// Weight rows [0, kR) (stride rb) against one activation row: y[i] for row i. kTail: the last, partial group of 8
-// blocks, where loads past nb must not happen.
+// Weight rows [0, kR) (stride rb) against one activation row: y[i] for row i. kTail: the last, partial group
+// of 8 blocks, where loads past nb must not happen.
 template <bool kQ4, int kR, bool kTail>
 inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, const int8_t* xq, const __m256 (&s8)[kR],
                        __m512 (&acc)[kR]) {
@@ -180,8 +194,8 @@ inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, con
       const int64_t b = b0 + 4 * g;
       if (kTail && b >= nb) break;
       const __m512i xlo = _mm512_loadu_si512(xq + b * 32), xhi = _mm512_loadu_si512(xq + b * 32 + 64);
-      const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * g),
-                                           _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+      const __m512i idx =
+          _mm512_add_epi32(_mm512_set1_epi32(4 * g), _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
       for (int i = 0; i < kR; ++i) {
         const uint8_t* row = w + i * rb;
         __m512i n;
@@ -191,11 +205,10 @@ inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, con
           n = _mm512_inserti32x4(n, block_q4(row, b + 2, nb), 2);
           n = _mm512_inserti32x4(n, block_q4(row, b + 3, nb), 3);
         } else {
-          const auto blk = [&](int64_t k) {
-            return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (b + k) * int64_t(sizeof(BlockQ4_0)) + 2));
-          };
-          n = _mm512_inserti32x4(_mm512_castsi128_si512(blk(0)), blk(1), 1);
-          n = _mm512_inserti32x4(_mm512_inserti32x4(n, blk(2), 2), blk(3), 3);
+          const uint8_t* q = row + b * int64_t(sizeof(BlockQ4_0)) + 2;
+          n = _mm512_inserti32x4(_mm512_castsi128_si512(ld16(q)), ld16(q + sizeof(BlockQ4_0)), 1);
+          n = _mm512_inserti32x4(_mm512_inserti32x4(n, ld16(q + 2 * sizeof(BlockQ4_0)), 2),
+                                 ld16(q + 3 * sizeof(BlockQ4_0)), 3);
         }
         __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(n, c0f), xlo);
         p = _mm512_dpbusd_epi32(p, _mm512_and_si512(_mm512_srli_epi16(n, 4), c0f), xhi);
@@ -208,8 +221,8 @@ inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, con
       const int64_t b = b0 + 2 * g;
       if (kTail && b >= nb) break;
       const __m512i x = _mm512_loadu_si512(xq + b * 32);
-      const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(2 * g),
-                                           _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+      const __m512i idx =
+          _mm512_add_epi32(_mm512_set1_epi32(2 * g), _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
       for (int i = 0; i < kR; ++i) {
         const uint8_t* row = w + i * rb;
         // Past the last block (kTail only) both sides are zero.
@@ -223,12 +236,11 @@ inline void gemv_group(const uint8_t* w, int64_t rb, int64_t nb, int64_t b0, con
   }
 }
 
-// Weight rows [0, kR) (stride rb) against activation row t: y[i] for row i. pf: the next kR rows, prefetched into
-// L2 in step with this pass over the current ones (the rows of a group sit side by side in memory but are read as
-// kR interleaved streams, which the hardware prefetchers follow less well than one).
+// Weight rows [0, kR) (stride rb) against activation row t: y[i] for row i. pf: the next kR rows, prefetched
+// into L2 in step with this pass over the current ones (the rows of a group sit side by side in memory but
+// are read as kR interleaved streams, which the hardware prefetchers follow less well than one).
 template <bool kQ4, int kR>
-void gemv_rows(const uint8_t* w, int64_t rb, int64_t nb, const GemvActs& xa, int64_t t, float* y,
-               const uint8_t* pf) {
+void gemv_rows(const uint8_t* w, int64_t rb, int64_t nb, const GemvActs& xa, int64_t t, float* y, const uint8_t* pf) {
   constexpr int64_t bs = kQ4 ? int64_t(sizeof(BlockQ4_0)) : int64_t(sizeof(BlockQ8_0));
   constexpr float kBias = kQ4 ? 8.0f : 128.0f;
   const int8_t* xq = xa.q + t * xa.stride * 32;
@@ -250,8 +262,10 @@ void gemv_rows(const uint8_t* w, int64_t rb, int64_t nb, const GemvActs& xa, int
       s8[i] = _mm256_mul_ps(_mm256_cvtph_ps(full ? group_scales<kQ4>(p) : tail_scales(p, bs, nb - b0)), d);
       off[i] = _mm256_fmadd_ps(s8[i], sum, off[i]);
     }
-    if (full) gemv_group<kQ4, kR, false>(w, rb, nb, b0, xq, s8, acc);
-    else gemv_group<kQ4, kR, true>(w, rb, nb, b0, xq, s8, acc);
+    if (full)
+      gemv_group<kQ4, kR, false>(w, rb, nb, b0, xq, s8, acc);
+    else
+      gemv_group<kQ4, kR, true>(w, rb, nb, b0, xq, s8, acc);
   }
   for (int i = 0; i < kR; ++i) {
     __m128 o = _mm_add_ps(_mm256_castps256_ps128(off[i]), _mm256_extractf128_ps(off[i], 1));
@@ -279,32 +293,66 @@ void gemv(const QArgs& a) {
 // ---- Prefill: packed 16-row tiles ----
 
 // Packs rows [0, nrows) of the tile starting at w (rows beyond nrows repeat the last; their lanes are never
-// stored). Gathers read 4 bytes at a time, always inside the block they start in.
+// stored): a 16-row x 8-dword (Q8_0) or 16 x 4 (Q4_0) transpose per block in registers. The 16 scales come by
+// one gather of 4 bytes inside each block.
 template <bool kQ4>
 void pack_tile(const uint8_t* w, int64_t rb, int nrows, int64_t nb, PackedBlock* out) {
   constexpr int64_t bs = kQ4 ? int64_t(sizeof(BlockQ4_0)) : int64_t(sizeof(BlockQ8_0));
-  const __m512i rows = _mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                        _mm512_set1_epi32(nrows - 1));
-  const __m512i idx = _mm512_mullo_epi32(rows, _mm512_set1_epi32(int32_t(rb)));
+  const uint8_t* row[kTileRows];
+  for (int r = 0; r < kTileRows; ++r) row[r] = w + std::min(r, nrows - 1) * rb + 2;  // the quants
+  const __m512i idx =
+      _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(nrows - 1)),
+                         _mm512_set1_epi32(int32_t(rb)));
   const __m512i x80 = _mm512_set1_epi8(char(0x80)), nib = _mm512_set1_epi8(0x0F);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* p = w + b * bs;
-    PackedBlock& o = out[b];
-    o.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, p, 1)));
+  for (int64_t b = 0, o = 0; b < nb; ++b, o += bs) {
+    PackedBlock& pb = out[b];
+    pb.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, w + o, 1)));
     if constexpr (kQ4) {
+      // z[k], 128-bit chunk c: the 4 nibble dwords of row k + 4c. Per chunk a 4 x 4 transpose leaves dword j
+      // of rows 4c .. 4c + 3 in chunk c of u[j]: lane r = row r.
+      __m512i z[4];
+      for (int k = 0; k < 4; ++k) {
+        z[k] = _mm512_inserti32x4(_mm512_castsi128_si512(ld16(row[k] + o)), ld16(row[k + 4] + o), 1);
+        z[k] = _mm512_inserti32x4(_mm512_inserti32x4(z[k], ld16(row[k + 8] + o), 2), ld16(row[k + 12] + o), 3);
+      }
+      const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+      const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+      const __m512i u[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2), _mm512_unpacklo_epi64(t1, t3),
+                            _mm512_unpackhi_epi64(t1, t3)};
       for (int j = 0; j < 4; ++j) {
-        const __m512i n = _mm512_i32gather_epi32(idx, p + 2 + 4 * j, 1);
-        o.q[j] = _mm512_and_si512(n, nib);                          // q[4j .. 4j + 3]
-        o.q[j + 4] = _mm512_and_si512(_mm512_srli_epi32(n, 4), nib);  // q[16 + 4j .. 16 + 4j + 3]
+        pb.q[j] = _mm512_and_si512(u[j], nib);                            // q[4j .. 4j + 3]
+        pb.q[j + 4] = _mm512_and_si512(_mm512_srli_epi32(u[j], 4), nib);  // q[16 + 4j .. 16 + 4j + 3]
       }
     } else {
-      for (int g = 0; g < 8; ++g) o.q[g] = _mm512_xor_si512(_mm512_i32gather_epi32(idx, p + 2 + 4 * g, 1), x80);
+      // z[k]: row k (low half) and row k + 8 (high half). Per half an 8 x 8 transpose, as for AVX2: unpacks
+      // within 128-bit chunks, then chunks regrouped so that lane r of q[g] is dword g of row r.
+      __m512i z[8];
+      for (int k = 0; k < 8; ++k)
+        z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(ld32(row[k] + o)), ld32(row[k + 8] + o), 1);
+      __m512i t[8], u[8];
+      for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+        t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+      }
+      for (int k = 0; k < 8; k += 4) {  // u[k + j]: dwords j and j + 4 of rows k .. k + 3 (and their + 8)
+        u[k + 0] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
+        u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
+        u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
+        u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+      }
+      const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13),
+                    hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+      for (int j = 0; j < 4; ++j) {
+        pb.q[j] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[j], lo, u[j + 4]), x80);
+        pb.q[j + 4] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[j], hi, u[j + 4]), x80);
+      }
     }
   }
 }
 
-// acc[t] (lane r) += Σ over nk blocks of row r of the packed tile against activation row t. x and init point at
-// the chunk's first block of activation row 0; rows are nb apart.
+// acc[t] (lane r) += Σ over nk blocks of row r of the packed tile against activation row t. x and init point
+// at the chunk's first block of activation row 0; rows are nb apart.
 template <int NT>
 inline void micro_tile(const PackedBlock* pb, int64_t nk, const BlockQ8Act* x, const int32_t* init, int64_t nb,
                        __m512 (&acc)[NT]) {
@@ -318,8 +366,7 @@ inline void micro_tile(const PackedBlock* pb, int64_t nk, const BlockQ8Act* x, c
         s[t] = _mm512_dpbusd_epi32(s[t], wg, _mm512_set1_epi32(load32(x[t * nb + k].qs + 4 * g)));
     }
     for (int t = 0; t < NT; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_mul_ps(p.d, _mm512_set1_ps(x[t * nb + k].d)),
-                               acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_mul_ps(p.d, _mm512_set1_ps(x[t * nb + k].d)), acc[t]);
   }
 }
 
@@ -333,9 +380,9 @@ void run_tile(const PackedBlock* pb, int64_t nk, const BlockQ8Act* x, const int3
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
-using RunTile = void (*)(const PackedBlock*, int64_t, const BlockQ8Act*, const int32_t*, int64_t, bool, float*,
-                         int64_t, __mmask16);
-constexpr RunTile kRunTile[kNT + 1] = {nullptr,      run_tile<1>, run_tile<2>, run_tile<3>, run_tile<4>,
+using RunTile = void (*)(const PackedBlock*, int64_t, const BlockQ8Act*, const int32_t*, int64_t, bool, float*, int64_t,
+                         __mmask16);
+constexpr RunTile kRunTile[kNT + 1] = {nullptr,     run_tile<1>, run_tile<2>, run_tile<3>, run_tile<4>,
                                        run_tile<5>, run_tile<6>, run_tile<7>, run_tile<8>};
 
 template <bool kQ4>
@@ -372,12 +419,16 @@ inline bool packable(const QArgs& a, int64_t block_bytes) {
 }  // namespace avx512
 
 void q8_0_avx512(const QArgs& a) {
-  if (avx512::packable(a, sizeof(BlockQ8_0))) avx512::gemm<false>(a);
-  else avx512::gemv<false>(a);
+  if (avx512::packable(a, sizeof(BlockQ8_0)))
+    avx512::gemm<false>(a);
+  else
+    avx512::gemv<false>(a);
 }
 void q4_0_avx512(const QArgs& a) {
-  if (avx512::packable(a, sizeof(BlockQ4_0))) avx512::gemm<true>(a);
-  else avx512::gemv<true>(a);
+  if (avx512::packable(a, sizeof(BlockQ4_0)))
+    avx512::gemm<true>(a);
+  else
+    avx512::gemv<true>(a);
 }
 
 R1_QD_TARGET_END

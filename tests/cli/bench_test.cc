@@ -7,29 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/cli_util.h"
+
 namespace {
 
-struct Outcome {
-  int status;
-  std::string out;  // stdout and stderr together
-};
-
-Outcome r1(const std::string& args) {
-  const std::string cmd = std::string(R1_BINARY) + " " + args + " 2>&1 < /dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
-}
-
-// The JSON object printed on a line of its own.
-nlohmann::json json_of(const Outcome& r) {
-  const size_t begin = r.out.rfind("\n{") == std::string::npos ? 0 : r.out.rfind("\n{") + 1;
-  if (r.out.compare(begin, 1, "{") != 0) return nullptr;
-  return nlohmann::json::parse(r.out.substr(begin, r.out.find('\n', begin) - begin), nullptr, false);
+using r1::test::json_of;
+using r1::test::Outcome;
+Outcome r1(const std::string& args, const std::string& stdin_text = "") {
+  return r1::test::run_r1(args, stdin_text);
 }
 
 const std::string kStories = std::string(R1_MODELS_DIR) + "/stories260K";

@@ -6,31 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/cli_util.h"
+
 namespace {
 
-struct Outcome {
-  int status;
-  std::string out;  // stdout and stderr together
-};
-
+using r1::test::json_of;
+using r1::test::Outcome;
 Outcome r1(const std::string& args, const std::string& stdin_text = "") {
-  std::string cmd = std::string(R1_BINARY) + " " + args + " 2>&1";
-  if (!stdin_text.empty()) cmd = "printf '%s' '" + stdin_text + "' | " + cmd;
-  else cmd += " < /dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
-}
-
-// The JSON object `r1 run --json` printed on its own line (stderr's speed line may come before or after it).
-nlohmann::json json_of(const Outcome& r) {
-  const size_t begin = r.out.find("\n{") == std::string::npos ? 0 : r.out.find("\n{") + 1;
-  if (r.out.compare(begin, 1, "{") != 0) return nullptr;
-  return nlohmann::json::parse(r.out.substr(begin, r.out.find('\n', begin) - begin));
+  return r1::test::run_r1(args, stdin_text);
 }
 
 const std::string kFixtures = std::string(R1_FIXTURES_DIR) + "/models/";

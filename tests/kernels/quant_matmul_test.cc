@@ -1,6 +1,7 @@
 // The quantized matmul stack on every code path this CPU has: the activation quantizer against a plain scalar
-// version, qgemm_rows against an exact double-precision sum of dequantized weights times dequantized activations,
-// and kernels::matmul on quantized weights against the f32 matmul of the same weights dequantized.
+// version, qgemm_rows against an exact double-precision sum of dequantized weights times dequantized
+// activations, and kernels::matmul on quantized weights against the f32 matmul of the same weights
+// dequantized.
 //   O weight rows, I inputs, T activation rows.
 #include <gtest/gtest.h>
 
@@ -23,8 +24,8 @@ namespace {
 // Every path name either setter knows; each test runs those this CPU has.
 const char* const kPaths[] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon-dot"};
 
-// Forces `name` on the Q8_0 / Q4_0 kernels and the K-quant kernels (whose NEON path is called "neon"); restores the
-// best paths when it goes out of scope.
+// Forces `name` on the Q8_0 / Q4_0 kernels and the K-quant kernels (whose NEON path is called "neon");
+// restores the best paths when it goes out of scope.
 class ForcedPath {
  public:
   explicit ForcedPath(const char* name) {
@@ -67,7 +68,9 @@ std::vector<float> make_acts(int64_t T, int64_t I, uint32_t seed) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     float* xb = x.data() + 32 * b;
     switch ((b + seed) % 7) {
-      case 1: std::fill(xb, xb + 32, 0.0f); break;
+      case 1:
+        std::fill(xb, xb + 32, 0.0f);
+        break;
       case 2:
         for (int j = 0; j < 32; ++j) xb[j] *= 1e-32f;
         break;
@@ -78,13 +81,15 @@ std::vector<float> make_acts(int64_t T, int64_t I, uint32_t seed) {
         for (int j = 0; j < 32; ++j) xb[j] = float(int(j % 16) - 8) + 0.5f;
         xb[5] = -127.0f;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return x;
 }
 
-// A valid [O, I] weight of block type t quantized from random values (Q8_0 also gets its extreme -128 and 127).
+// A valid [O, I] weight of block type t quantized from random values (Q8_0 also gets its extreme -128 and
+// 127).
 std::vector<uint8_t> make_weight(DType t, int64_t O, int64_t I, uint32_t seed) {
   const auto v = test::random_floats(size_t(O * I), seed, 0.5f);
   const size_t rb = dtype_row_bytes(t, I);
@@ -167,9 +172,8 @@ TEST_P(QuantMatmulTest, QgemmRowsMatchesExactSum) {
                 const double p = double(wf[size_t(r * I + i)]) * double(a.d * float(a.qs[i % 32]));
                 want += p, mag += std::fabs(p);
               }
-              ASSERT_NEAR(got, want, 1e-5 * mag + 1e-30)
-                  << path << " " << dtype_name(type) << " T=" << T << " O=" << O << " I=" << I << " t=" << t
-                  << " r=" << r;
+              ASSERT_NEAR(got, want, 1e-5 * mag + 1e-30) << path << " " << dtype_name(type) << " T=" << T << " O=" << O
+                                                         << " I=" << I << " t=" << t << " r=" << r;
             }
           }
         }
@@ -226,8 +230,7 @@ TEST_P(QuantMatmulTest, MatmulMatchesF32OnDequantizedWeights) {
 
 TEST(QuantDot, PathNames) {
   const std::string best = quant_dot_path();
-  EXPECT_TRUE(best == "avx512vnni" || best == "avxvnni" || best == "avx2" || best == "neon-dot" ||
-              best == "scalar")
+  EXPECT_TRUE(best == "avx512vnni" || best == "avxvnni" || best == "avx2" || best == "neon-dot" || best == "scalar")
       << best;
   EXPECT_TRUE(set_quant_dot_path_for_testing("scalar"));
   EXPECT_STREQ(quant_dot_path(), "scalar");

@@ -27,6 +27,31 @@ Result<MlaWeights> load_mla(WeightStore& ws, const std::string& p, const MlaDims
   R1_ASSIGN_OR_RETURN(w.kv_b_proj, load_linear(ws, p + ".kv_b_proj.weight",
                                                d.n_heads * (d.qk_nope_head_dim + d.v_head_dim), d.kv_lora_rank));
   R1_ASSIGN_OR_RETURN(w.o_proj, load_linear(ws, p + ".o_proj.weight", d.hidden_size, d.n_heads * d.v_head_dim));
+  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dv = d.v_head_dim, R = d.kv_lora_rank;
+  DType uk_type = w.kv_b_proj.dtype;
+  if (Dn % dtype_block_size(uk_type) != 0) uk_type = Dn % 32 == 0 ? DType::kQ8_0 : DType::kF32;
+  std::vector<float> uk_t(static_cast<size_t>(H * R * Dn)), row(static_cast<size_t>(R));
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t k = 0; k < Dn; ++k) {
+      kernels::to_f32(w.kv_b_proj.dtype, w.kv_b_proj.row(h * (Dn + Dv) + k), row.data(), size_t(R));
+      for (int64_t r = 0; r < R; ++r) uk_t[size_t((h * R + r) * Dn + k)] = row[size_t(r)];
+    }
+  Tensor all;
+  if (uk_type == DType::kF32) {
+    all = ws.adopt(std::move(uk_t), {H * R, Dn});
+  } else {
+    Tensor f32{.dtype = DType::kF32, .rank = 2, .shape = {H * R, Dn}, .data = uk_t.data()};
+    all = ws.adopt_bytes(convert_rows(f32, uk_type), uk_type, {H * R, Dn});
+  }
+  for (int64_t h = 0; h < H; ++h) {
+    Tensor uk = all, uv = w.kv_b_proj;
+    uk.shape = {R, Dn};
+    uk.data = all.row(h * R);
+    uv.shape = {Dv, R};
+    uv.data = w.kv_b_proj.row(h * (Dn + Dv) + Dn);
+    w.w_uk_t.push_back(uk);
+    w.w_uv.push_back(uv);
+  }
   return w;
 }
 
@@ -36,36 +61,32 @@ void grow(std::vector<float>& v, int64_t n) {
   if (v.size() < size_t(n)) v.resize(size_t(n));
 }
 
-// q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]: each of the Dn rows of W_UK[h] weighted by one query element.
-void absorb_query(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, float* q_lat, ThreadPool& pool) {
+// q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]: per head, one matmul of the gathered [T, Dn] queries by W_UK[h]ᵀ [R, Dn].
+void absorb_query(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, float* q_lat, MlaScratch& s,
+                  ThreadPool& pool) {
   const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dq = Dn + d.qk_rope_head_dim, R = d.kv_lora_rank;
-  const int64_t per_head = Dn + d.v_head_dim;
-  pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
-    thread_local std::vector<float> row;
-    grow(row, R);
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / H, h = i % H;
-      float* out = q_lat + i * R;
-      std::memset(out, 0, sizeof(float) * size_t(R));
-      for (int64_t k = 0; k < Dn; ++k) {
-        kernels::to_f32(w.kv_b_proj.dtype, w.kv_b_proj.row(h * per_head + k), row.data(), size_t(R));
-        kernels::axpy(q[(t * H + h) * Dq + k], row.data(), out, size_t(R));
-      }
-    }
-  });
+  grow(s.head_in, T * Dn), grow(s.head_out, T * R);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(s.head_in.data() + t * Dn, q + (t * H + h) * Dq, sizeof(float) * size_t(Dn));
+    kernels::matmul(s.head_in.data(), T, w.w_uk_t[size_t(h)], s.head_out.data(), pool);
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(q_lat + (t * H + h) * R, s.head_out.data() + t * R, sizeof(float) * size_t(R));
+  }
 }
 
-// att[t, h] = W_UV[h] o_lat[t, h].
-void expand_values(const MlaWeights& w, const MlaDims& d, const float* o_lat, int64_t T, float* att, ThreadPool& pool) {
-  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dv = d.v_head_dim, R = d.kv_lora_rank;
-  pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t h = i % H;
-      for (int64_t j = 0; j < Dv; ++j)
-        att[i * Dv + j] = kernels::dot_w(w.kv_b_proj.dtype, w.kv_b_proj.row(h * (Dn + Dv) + Dn + j), o_lat + i * R,
-                                         size_t(R));
-    }
-  });
+// att[t, h] = W_UV[h] o_lat[t, h]: per head, one matmul of the gathered [T, R] latents by W_UV[h] [Dv, R].
+void expand_values(const MlaWeights& w, const MlaDims& d, const float* o_lat, int64_t T, float* att, MlaScratch& s,
+                   ThreadPool& pool) {
+  const int64_t H = d.n_heads, Dv = d.v_head_dim, R = d.kv_lora_rank;
+  grow(s.head_in, T * R), grow(s.head_out, T * Dv);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(s.head_in.data() + t * R, o_lat + (t * H + h) * R, sizeof(float) * size_t(R));
+    kernels::matmul(s.head_in.data(), T, w.w_uv[size_t(h)], s.head_out.data(), pool);
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(att + (t * H + h) * Dv, s.head_out.data() + t * Dv, sizeof(float) * size_t(Dv));
+  }
 }
 
 // The textbook form: decompress K = [W_UK c_kv ; k_pe] and V = W_UV c_kv for every cached position and head.
@@ -125,14 +146,14 @@ void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const floa
     naive_attention(w, d, s.q.data(), T, start, cache, layer, s, pool);
   } else {
     grow(s.q_lat, T * H * R), grow(s.o_lat, T * H * R);
-    absorb_query(w, d, s.q.data(), T, s.q_lat.data(), pool);
+    absorb_query(w, d, s.q.data(), T, s.q_lat.data(), s, pool);
     // q_pe sits inside s.q with stride Dq; gather it contiguous for the kernel (reusing s.kv, no longer needed).
     grow(s.kv, T * H * Dr);
     for (int64_t i = 0; i < T * H; ++i)
       std::memcpy(s.kv.data() + i * Dr, s.q.data() + i * Dq + Dn, sizeof(float) * size_t(Dr));
     kernels::mla_attention(s.q_lat.data(), s.kv.data(), cache.c_kv(layer), cache.k_pe(layer), s.o_lat.data(), T,
                            start, {.n_heads = H, .kv_lora_rank = R, .rope_head_dim = Dr}, d.softmax_scale, pool);
-    expand_values(w, d, s.o_lat.data(), T, s.att.data(), pool);
+    expand_values(w, d, s.o_lat.data(), T, s.att.data(), s, pool);
   }
   kernels::matmul(s.att.data(), T, w.o_proj, out, pool);
 }

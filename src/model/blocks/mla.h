@@ -36,6 +36,11 @@ struct MlaWeights {
   std::vector<float> kv_a_layernorm;   // [R]
   Tensor kv_b_proj;                    // [H * (Dn + Dv), R]: per head W_UK (Dn rows) then W_UV (Dv rows)
   Tensor o_proj;                       // [C, H * Dv]
+  // The absorbed path's per-head matrices, so both products are ordinary (quantized) matmuls: W_UK[h]ᵀ [R, Dn],
+  // built at load in kv_b_proj's type (Q8_0 when Dn is not a multiple of its block, f32 when not of 32), and
+  // W_UV[h] [Dv, R], a view of kv_b_proj's rows.
+  std::vector<Tensor> w_uk_t;
+  std::vector<Tensor> w_uv;
 };
 
 enum class MlaMode { kAbsorbed, kNaive };
@@ -50,6 +55,7 @@ struct MlaScratch {
   std::vector<float> o_lat;  // [T, H, R]
   std::vector<float> att;    // [T, H * Dv]
   std::vector<float> kv_full;  // naive path: [S, H * (Dn + Dv)]
+  std::vector<float> head_in, head_out;  // absorbed path: one head's [T, Dn] / [T, R] operands
 };
 
 // out[T, C] for normed input x[T, C] at positions cache.size() .. +T-1. Writes c_kv and k_pe of the new tokens into
