@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
+#include "io/hf_config.h"
 #include "model/gguf_model.h"
 #include "tokenizer/gguf_export.h"
 
@@ -43,7 +44,9 @@ Status quantize(const QuantizeFlags& f) {
   R1_ASSIGN_OR_RETURN(auto tokenizer, Tokenizer::load_dir(f.model));
   GgufWriter writer;
   R1_RETURN_IF_ERROR(export_gguf_model(f.model, f.type, writer));
-  R1_RETURN_IF_ERROR(write_gguf_tokenizer(*tokenizer, writer).with_context(f.model));
+  R1_ASSIGN_OR_RETURN(HfConfig config, HfConfig::load((std::filesystem::path(f.model) / "config.json").string()));
+  R1_ASSIGN_OR_RETURN(int64_t vocab_size, config.get_int("vocab_size"));
+  R1_RETURN_IF_ERROR(write_gguf_tokenizer(*tokenizer, writer, vocab_size).with_context(f.model));
   R1_RETURN_IF_ERROR(writer.write(f.output));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -243,12 +243,12 @@ Result<HfConfig> build_config(const GgufFile& f, GgufHparams& hp) {
   if (hp.n_layers <= 0 || nextn.value_or(0) < 0)
     return Status::errorf("{}: nextn_predict_layers {} must be in 0..block_count-1", f.path(), nextn.value_or(0));
 
-  // Vocabulary: the token list, else the embedding's rows.
+  // Vocabulary: the embedding's rows (which may exceed the tokenizer's tokens), else the token list.
   int64_t vocab = 0;
-  if (const GgufValue* tokens = f.find(gguf_key::kTokens); tokens && tokens->as_array())
-    vocab = int64_t(tokens->as_array()->size);
-  else if (const GgufTensorInfo* e = f.find_tensor("token_embd.weight"); e && e->dims.size() == 2)
+  if (const GgufTensorInfo* e = f.find_tensor("token_embd.weight"); e && e->dims.size() == 2)
     vocab = int64_t(e->dims[1]);
+  else if (const GgufValue* tokens = f.find(gguf_key::kTokens); tokens && tokens->as_array())
+    vocab = int64_t(tokens->as_array()->size);
   if (vocab <= 0) return Status::errorf("{}: no token list and no token_embd.weight to size the vocabulary", f.path());
 
   j.string("model_type", hp.model_type);

@@ -1,5 +1,7 @@
 #include "tokenizer/gguf_export.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <unordered_map>
@@ -140,10 +142,10 @@ bool is_byte_token(std::string_view t) {
 
 // SentencePiece scores that make gguf_vocab.cc's score-ranked merges reproduce the merge list: each merged
 // piece scores minus the rank of the first merge producing it; pieces no merge produces score below all.
-std::vector<float> scores_from_merges(const Tokenizer& t, const TokenizerSpec& spec) {
-  const int32_t n = t.vocab_size();
+// `n` >= the tokenizer's size: padding entries score lowest.
+std::vector<float> scores_from_merges(const Tokenizer& t, const TokenizerSpec& spec, int32_t n) {
   std::unordered_map<std::string_view, int32_t> ids;
-  for (int32_t id = 0; id < n; ++id) ids.emplace(t.token_text(id), id);
+  for (int32_t id = 0; id < t.vocab_size(); ++id) ids.emplace(t.token_text(id), id);
   const float lowest = -float(spec.model.merges.size()) - 1.0f;
   std::vector<float> score(static_cast<size_t>(n), lowest);
   std::vector<bool> set(static_cast<size_t>(n), false);
@@ -160,7 +162,7 @@ std::vector<float> scores_from_merges(const Tokenizer& t, const TokenizerSpec& s
 
 }  // namespace
 
-Status write_gguf_tokenizer(const Tokenizer& t, GgufWriter& out) {
+Status write_gguf_tokenizer(const Tokenizer& t, GgufWriter& out, int64_t model_vocab_size) {
   const TokenizerSpec& spec = t.spec();
   std::optional<PreTokenizerKind> preset;
   bool llama = false, add_space_prefix = true;
@@ -189,7 +191,7 @@ Status write_gguf_tokenizer(const Tokenizer& t, GgufWriter& out) {
     }
   }
 
-  const int32_t n = t.vocab_size();
+  const int32_t n = std::max<int32_t>(t.vocab_size(), int32_t(std::min<int64_t>(model_vocab_size, INT32_MAX)));
   std::unordered_map<int32_t, bool> added;  // id -> special
   for (const tok::AddedTokenSpec& a : spec.added_tokens) added[a.id] = t.is_special(a.id);
   std::optional<int32_t> unk;
@@ -199,7 +201,7 @@ Status write_gguf_tokenizer(const Tokenizer& t, GgufWriter& out) {
   std::vector<int32_t> types(static_cast<size_t>(n), int32_t(GgufTokenType::kNormal));
   std::unordered_set<std::string_view> seen;
   for (int32_t id = 0; id < n; ++id) {
-    std::string text(t.token_text(id));
+    std::string text(id < t.vocab_size() ? t.token_text(id) : std::string_view());
     GgufTokenType type = GgufTokenType::kNormal;
     if (const auto it = added.find(id); it != added.end()) {
       type = it->second ? GgufTokenType::kControl : GgufTokenType::kUserDefined;
@@ -228,7 +230,7 @@ Status write_gguf_tokenizer(const Tokenizer& t, GgufWriter& out) {
     out.set_string(std::string(gguf_key::kTokenizerPre), "default");
   }
   out.set_string_array(std::string(gguf_key::kTokens), tokens);
-  if (llama) out.set_f32_array(std::string(gguf_key::kScores), scores_from_merges(t, spec));
+  if (llama) out.set_f32_array(std::string(gguf_key::kScores), scores_from_merges(t, spec, n));
   out.set_i32_array(std::string(gguf_key::kTokenType), types);
   if (!llama) {
     std::vector<std::string> merges;

@@ -14,6 +14,8 @@
 
 namespace r1 {
 
-Status write_gguf_tokenizer(const Tokenizer& tokenizer, GgufWriter& out);
+// `model_vocab_size` > the tokenizer's size pads the token list with "[PAD<id>]" placeholders (type unused) up to
+// the model's embedding rows, as llama.cpp's converter does: llama.cpp requires the two to agree.
+Status write_gguf_tokenizer(const Tokenizer& tokenizer, GgufWriter& out, int64_t model_vocab_size = 0);
 
 }  // namespace r1

@@ -199,3 +199,33 @@ TEST(GgufExport, RefusesUnexpressibleTokenizers) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+// A model whose embedding has more rows than the tokenizer has tokens (Qwen2: 151936 vs 151665) gets the list
+// padded with unused "[PAD<id>]" placeholders, as llama.cpp's converter writes it; encoding is unchanged.
+TEST(GgufExport, PadsTokenListToModelVocabulary) {
+  const Tokenizer* t = tok_test::deepseek_v3();
+  ASSERT_NE(t, nullptr);
+  const int64_t padded = int64_t(t->vocab_size()) + 7;
+  GgufWriter w;
+  ASSERT_TRUE(write_gguf_tokenizer(*t, w, padded).is_ok());
+  tok_test::TempDir dir;
+  ASSERT_TRUE(w.write(dir.path() + "/t.gguf").is_ok());
+  auto f = GgufFile::open(dir.path() + "/t.gguf");
+  ASSERT_TRUE(f.is_ok()) << f.message();
+  const GgufArray* tokens = f->find(gguf_key::kTokens)->as_array();
+  const GgufArray* types = f->find(gguf_key::kTokenType)->as_array();
+  ASSERT_EQ(int64_t(tokens->size), padded);
+  ASSERT_EQ(int64_t(types->size), padded);
+  EXPECT_EQ(tokens->strings.back(), fmt::format("[PAD{}]", padded - 1));
+  EXPECT_EQ(types->int_at(types->size - 1), 5);  // llama.cpp's LLAMA_TOKEN_TYPE_UNUSED
+  auto back = Tokenizer::load_gguf(dir.path() + "/t.gguf");
+  ASSERT_TRUE(back.is_ok()) << back.message();
+  const std::string text = "Hello, world! 1234 <think>reasoning</think> answer";
+  EXPECT_EQ((*back)->encode(text), t->encode(text));
+}
+
+}  // namespace
+}  // namespace r1
