@@ -1,16 +1,14 @@
 // x86 paths of the Q8_0 / Q4_0 kernels (kernels/quant_dot.h), each compiled for its own instruction set with
-// `#pragma GCC target` (the rest of the binary stays baseline x86-64) and chosen at run time by
-// quant_dot_q8.cc.
+// `#pragma GCC target` (the rest of the binary stays baseline x86-64) and chosen at run time by quant_dot_q8.cc.
 //   O weight rows (r), I inputs, T activation rows (t), nb = I / 32 blocks per row.
 //
-// AVX2 and AVX-VNNI run the row kernels of quant_dot_x86.inc for every T. AVX-512 VNNI has two shapes:
+// AVX2 and AVX-VNNI run the 256-bit kernels of quant_dot_x86.inc; AVX-512 VNNI has two shapes of its own:
 // - Decode (T < kGemmMinT) streams each weight row once as stored, 4 rows at a time, 2 (Q8_0) or 4 (Q4_0)
-// blocks
-//   per vpdpbusd, prefetching the next 4 rows as it goes: it runs at the memory's read rate.
+//   blocks per vpdpbusd, prefetching the next 4 rows as it goes: it runs at the memory's read rate.
 // - Prefill packs a tile of 16 weight rows once into unsigned bytes laid out [block][4-input group][16 rows]
-//   [4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation rows over it, the tile
-//   reused by every activation row: per block and group one 64-byte weight load, then per activation row one
-//   4-byte broadcast and one vpdpbusd (16 rows x 4 inputs); per block and activation row an int32 init and
+//   [4 inputs] (PackedBlock) and runs a register tile of 16 rows x kNT activation rows over it, the tile reused
+//   by every activation row: per block and group one 64-byte weight load, then per activation row one 4-byte
+//   broadcast and one vpdpbusd (16 rows x 4 inputs); per block and activation row an int32 init and
 //   cvt * (d_w x d_a) into f32.
 // vpdpbusd multiplies unsigned by signed bytes: Q8_0 weights become q + 128 and Q4_0's nibbles are 0..15, so
 // each block's dot product carries a surplus of (128 or 8) * sum_a, which both shapes take off exactly.
@@ -41,7 +39,7 @@
 
 namespace r1::kernels::qdot {
 
-// ---- AVX2 and AVX-VNNI: row-at-a-time kernels for every T ----
+// ---- AVX2 and AVX-VNNI: quant_dot_x86.inc ----
 
 R1_QD_TARGET_BEGIN("avx2,fma,f16c")
 #define R1_QD_NS avx2
@@ -52,10 +50,10 @@ R1_QD_TARGET_BEGIN("avx2,fma,f16c")
 #undef R1_QD_ISA
 #undef R1_QD_KT
 void q8_0_avx2(const QArgs& a) {
-  avx2::rows<false>(a);
+  avx2::run<false>(a);
 }
 void q4_0_avx2(const QArgs& a) {
-  avx2::rows<true>(a);
+  avx2::run<true>(a);
 }
 R1_QD_TARGET_END
 
@@ -68,10 +66,10 @@ R1_QD_TARGET_BEGIN("avx2,fma,f16c,avxvnni")
 #undef R1_QD_ISA
 #undef R1_QD_KT
 void q8_0_avxvnni(const QArgs& a) {
-  avxvnni::rows<false>(a);
+  avxvnni::run<false>(a);
 }
 void q4_0_avxvnni(const QArgs& a) {
-  avxvnni::rows<true>(a);
+  avxvnni::run<true>(a);
 }
 R1_QD_TARGET_END
 
