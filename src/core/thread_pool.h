@@ -50,7 +50,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // bumped (under mu_) once a job's fields are set
   bool stop_ = false;
   // The current job.
   Thunk thunk_ = nullptr;
