@@ -1,4 +1,5 @@
-// Dense matrix products against weights in F32, F16 or BF16 with f32 activations.
+// Dense matrix products against weights in F32, F16, BF16 or a GGUF block type (Q8_0, Q4_0, Q4_K, Q6_K: integer
+// dot products on activations quantized per block, kernels/quant_dot.h) with f32 activations.
 // T tokens, I input features, O output features. Weights are PyTorch Linear layout [O, I].
 #pragma once
 
