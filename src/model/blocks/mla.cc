@@ -61,31 +61,18 @@ void grow(std::vector<float>& v, int64_t n) {
   if (v.size() < size_t(n)) v.resize(size_t(n));
 }
 
-// q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]: per head, one matmul of the gathered [T, Dn] queries by W_UK[h]ᵀ [R, Dn].
-void absorb_query(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, float* q_lat, MlaScratch& s,
-                  ThreadPool& pool) {
-  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dq = Dn + d.qk_rope_head_dim, R = d.kv_lora_rank;
-  grow(s.head_in, T * Dn), grow(s.head_out, T * R);
+// out[t, h] = W[h] in[t, h] for every head: gather the head's T input rows (`in` + (t * H + h) * in_stride, W[h]'s
+// width long), one matmul by W[h], scatter into out [T, H, W[h] rows].
+void per_head_matmul(const std::vector<Tensor>& w, const float* in, int64_t in_stride, int64_t T, float* out,
+                     MlaScratch& s, ThreadPool& pool) {
+  const int64_t H = int64_t(w.size()), I = w[0].dim(1), O = w[0].dim(0);
+  grow(s.head_in, T * I), grow(s.head_out, T * O);
   for (int64_t h = 0; h < H; ++h) {
     for (int64_t t = 0; t < T; ++t)
-      std::memcpy(s.head_in.data() + t * Dn, q + (t * H + h) * Dq, sizeof(float) * size_t(Dn));
-    kernels::matmul(s.head_in.data(), T, w.w_uk_t[size_t(h)], s.head_out.data(), pool);
+      std::memcpy(s.head_in.data() + t * I, in + (t * H + h) * in_stride, sizeof(float) * size_t(I));
+    kernels::matmul(s.head_in.data(), T, w[size_t(h)], s.head_out.data(), pool);
     for (int64_t t = 0; t < T; ++t)
-      std::memcpy(q_lat + (t * H + h) * R, s.head_out.data() + t * R, sizeof(float) * size_t(R));
-  }
-}
-
-// att[t, h] = W_UV[h] o_lat[t, h]: per head, one matmul of the gathered [T, R] latents by W_UV[h] [Dv, R].
-void expand_values(const MlaWeights& w, const MlaDims& d, const float* o_lat, int64_t T, float* att, MlaScratch& s,
-                   ThreadPool& pool) {
-  const int64_t H = d.n_heads, Dv = d.v_head_dim, R = d.kv_lora_rank;
-  grow(s.head_in, T * R), grow(s.head_out, T * Dv);
-  for (int64_t h = 0; h < H; ++h) {
-    for (int64_t t = 0; t < T; ++t)
-      std::memcpy(s.head_in.data() + t * R, o_lat + (t * H + h) * R, sizeof(float) * size_t(R));
-    kernels::matmul(s.head_in.data(), T, w.w_uv[size_t(h)], s.head_out.data(), pool);
-    for (int64_t t = 0; t < T; ++t)
-      std::memcpy(att + (t * H + h) * Dv, s.head_out.data() + t * Dv, sizeof(float) * size_t(Dv));
+      std::memcpy(out + (t * H + h) * O, s.head_out.data() + t * O, sizeof(float) * size_t(O));
   }
 }
 
@@ -146,14 +133,16 @@ void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const floa
     naive_attention(w, d, s.q.data(), T, start, cache, layer, s, pool);
   } else {
     grow(s.q_lat, T * H * R), grow(s.o_lat, T * H * R);
-    absorb_query(w, d, s.q.data(), T, s.q_lat.data(), s, pool);
+    // q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]
+    per_head_matmul(w.w_uk_t, s.q.data(), Dq, T, s.q_lat.data(), s, pool);
     // q_pe sits inside s.q with stride Dq; gather it contiguous for the kernel (reusing s.kv, no longer needed).
     grow(s.kv, T * H * Dr);
     for (int64_t i = 0; i < T * H; ++i)
       std::memcpy(s.kv.data() + i * Dr, s.q.data() + i * Dq + Dn, sizeof(float) * size_t(Dr));
     kernels::mla_attention(s.q_lat.data(), s.kv.data(), cache.c_kv(layer), cache.k_pe(layer), s.o_lat.data(), T,
                            start, {.n_heads = H, .kv_lora_rank = R, .rope_head_dim = Dr}, d.softmax_scale, pool);
-    expand_values(w, d, s.o_lat.data(), T, s.att.data(), s, pool);
+    // att[t, h] = W_UV[h] o_lat[t, h]
+    per_head_matmul(w.w_uv, s.o_lat.data(), R, T, s.att.data(), s, pool);
   }
   kernels::matmul(s.att.data(), T, w.o_proj, out, pool);
 }
