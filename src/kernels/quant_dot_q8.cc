@@ -129,48 +129,59 @@ void q4_0_neon(const QArgs& a) {
 
 // ---- Entry points ----
 
-void qgemm_rows_q8_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy, int64_t r0,
-                     int64_t r1) {
+namespace {
+
+// One weight type's kernels on every code path; the path was chosen once for the CPU (qdot::active_path).
+struct TypeKernels {
+  void (*scalar)(const qdot::QArgs&);
+#if defined(__x86_64__)
+  void (*avx512)(const qdot::QArgs&);
+  void (*avxvnni)(const qdot::QArgs&);
+  void (*avx2)(const qdot::QArgs&);
+#endif
+#if defined(__aarch64__)
+  void (*neon)(const qdot::QArgs&);
+#endif
+};
+
+void run_rows(const TypeKernels& k, const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y,
+              int64_t ldy, int64_t r0, int64_t r1) {
   if (r0 >= r1 || T <= 0) return;
   const qdot::QArgs a{static_cast<const uint8_t*>(w), I, acts, T, y, ldy, r0, r1};
   switch (qdot::active_path()) {
 #if defined(__x86_64__)
-    case qdot::Path::kAvx512Vnni:
-      return qdot::q8_0_avx512(a);
-    case qdot::Path::kAvxVnni:
-      return qdot::q8_0_avxvnni(a);
-    case qdot::Path::kAvx2:
-      return qdot::q8_0_avx2(a);
+    case qdot::Path::kAvx512Vnni: return k.avx512(a);
+    case qdot::Path::kAvxVnni: return k.avxvnni(a);
+    case qdot::Path::kAvx2: return k.avx2(a);
 #endif
 #if defined(__aarch64__)
-    case qdot::Path::kNeon:
-      return qdot::q8_0_neon(a);
+    case qdot::Path::kNeon: return k.neon(a);
 #endif
-    default:
-      return qdot::q8_0_scalar(a);
+    default: return k.scalar(a);
   }
+}
+
+#if defined(__x86_64__)
+constexpr TypeKernels kQ8_0{qdot::q8_0_scalar, qdot::q8_0_avx512, qdot::q8_0_avxvnni, qdot::q8_0_avx2};
+constexpr TypeKernels kQ4_0{qdot::q4_0_scalar, qdot::q4_0_avx512, qdot::q4_0_avxvnni, qdot::q4_0_avx2};
+#elif defined(__aarch64__)
+constexpr TypeKernels kQ8_0{qdot::q8_0_scalar, qdot::q8_0_neon};
+constexpr TypeKernels kQ4_0{qdot::q4_0_scalar, qdot::q4_0_neon};
+#else
+constexpr TypeKernels kQ8_0{qdot::q8_0_scalar};
+constexpr TypeKernels kQ4_0{qdot::q4_0_scalar};
+#endif
+
+}  // namespace
+
+void qgemm_rows_q8_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy, int64_t r0,
+                     int64_t r1) {
+  run_rows(kQ8_0, w, I, acts, T, y, ldy, r0, r1);
 }
 
 void qgemm_rows_q4_0(const void* w, int64_t I, const BlockQ8Act* acts, int64_t T, float* y, int64_t ldy, int64_t r0,
                      int64_t r1) {
-  if (r0 >= r1 || T <= 0) return;
-  const qdot::QArgs a{static_cast<const uint8_t*>(w), I, acts, T, y, ldy, r0, r1};
-  switch (qdot::active_path()) {
-#if defined(__x86_64__)
-    case qdot::Path::kAvx512Vnni:
-      return qdot::q4_0_avx512(a);
-    case qdot::Path::kAvxVnni:
-      return qdot::q4_0_avxvnni(a);
-    case qdot::Path::kAvx2:
-      return qdot::q4_0_avx2(a);
-#endif
-#if defined(__aarch64__)
-    case qdot::Path::kNeon:
-      return qdot::q4_0_neon(a);
-#endif
-    default:
-      return qdot::q4_0_scalar(a);
-  }
+  run_rows(kQ4_0, w, I, acts, T, y, ldy, r0, r1);
 }
 
 }  // namespace r1::kernels
