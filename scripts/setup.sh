@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-          libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev libhwy-dev)
+          libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev libhwy-dev libcpp-httplib-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
