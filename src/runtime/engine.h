@@ -44,7 +44,8 @@ struct EngineOptions {
 
 struct TokenLogprob {
   int32_t id;
-  float logprob;  // natural log of the probability under the distribution sampled from (after temperature)
+  float logprob;  // natural log of the token's probability under the model's raw distribution (log_softmax of
+                  // the logits, before penalties and temperature), as vLLM and OpenAI report it
 };
 
 struct TokenEvent {
@@ -53,10 +54,21 @@ struct TokenEvent {
   std::vector<TokenLogprob> top;  // the top_logprobs most likely alternatives, most likely first
 };
 
+// Restricts which tokens may come next (e.g. response_format json_object). Called on the scheduler thread only.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // Sets the logits of tokens that may not come next to -infinity (at least one token stays allowed).
+  virtual void mask(float* logits, int64_t vocab_size) = 0;
+  // The token that was chosen (sampled, or forced by the thinking budget).
+  virtual void accept(int32_t id) = 0;
+};
+
 struct EngineRequest {
   std::vector<int32_t> prompt;  // non-empty
   GenerateParams params;        // max_tokens, sampling (a seed makes it reproducible), stop ids, thinking budget
   int top_logprobs = -1;        // -1: no logprobs; 0..20: the chosen token's logprob and that many alternatives
+  std::shared_ptr<TokenConstraint> constraint;  // optional
 };
 
 enum class SubmitError { kInvalid, kTooLong, kQueueFull, kShuttingDown };
@@ -127,9 +139,5 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// A stable identity of a model's weights for keying the disk cache: hashes config.json and, for every weight file,
-// its size and first and last MiB, plus the --quant recipe. `path` is a folder or a .gguf file.
-Result<std::string> model_fingerprint(const std::string& path, const std::string& quant);
 
 }  // namespace r1
