@@ -54,16 +54,6 @@ struct TokenEvent {
   std::vector<TokenLogprob> top;  // the top_logprobs most likely alternatives, most likely first
 };
 
-// Restricts which tokens may come next (e.g. response_format json_object). Called on the scheduler thread only.
-class TokenConstraint {
- public:
-  virtual ~TokenConstraint() = default;
-  // Sets the logits of tokens that may not come next to -infinity (at least one token stays allowed).
-  virtual void mask(float* logits, int64_t vocab_size) = 0;
-  // The token that was chosen (sampled, or forced by the thinking budget).
-  virtual void accept(int32_t id) = 0;
-};
-
 struct EngineRequest {
   std::vector<int32_t> prompt;  // non-empty
   GenerateParams params;        // max_tokens, sampling (a seed makes it reproducible), stop ids, thinking budget

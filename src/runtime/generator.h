@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct ThinkingBudget {
   std::vector<int32_t> close_ids;   // what is emitted to close it
 };
 
+enum class FinishReason { kStop, kLength, kCancelled };
+const char* finish_reason_name(FinishReason r);  // OpenAI spelling: "stop", "length", "cancelled"
+
 struct GenerateParams {
   int64_t max_tokens = 256;          // new tokens at most
   SamplingParams sampling;
@@ -30,8 +34,6 @@ struct GenerateParams {
   ThinkingBudget thinking;
 };
 
-enum class FinishReason { kStop, kLength, kCancelled };
-const char* finish_reason_name(FinishReason r);  // OpenAI spelling: "stop", "length", "cancelled"
 
 struct GenerateResult {
   std::vector<int32_t> ids;  // generated tokens, including the stop token if one ended generation
@@ -41,6 +43,40 @@ struct GenerateResult {
   double decode_seconds = 0.0;   // every later forward pass and sampling
   double prefill_tokens_per_s() const { return prefill_seconds > 0 ? double(prefill_tokens) / prefill_seconds : 0.0; }
   double decode_tokens_per_s() const;
+};
+
+// Restricts which tokens may come next (e.g. the server's response_format json_object).
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // Sets the logits of tokens that may not come next to -infinity (at least one token stays allowed).
+  virtual void mask(float* logits, int64_t vocab_size) = 0;
+  // The token that was chosen (sampled, or forced by the thinking budget).
+  virtual void accept(int32_t id) = 0;
+};
+
+// One sequence's token choices after the prompt: penalties and sampling, the thinking budget's forced end of
+// thought, an optional constraint, stop ids and max_tokens. Shared by generate() and the server's engine, so a
+// request gives the same tokens through both.
+class DecodeState {
+ public:
+  DecodeState(const GenerateParams& params, int64_t vocab_size, std::span<const int32_t> prompt,
+              TokenConstraint* constraint = nullptr);
+  // Chooses the next token from the logits of the last position (modified in place) and records it.
+  int32_t next(float* logits);
+  // Set once the last chosen token ended generation: a stop id (kStop) or max_tokens reached (kLength).
+  std::optional<FinishReason> finished() const { return finished_; }
+  int64_t generated() const { return n_; }
+
+ private:
+  const GenerateParams& p_;
+  Sampler sampler_;
+  int64_t vocab_;
+  TokenConstraint* constraint_;
+  bool thinking_;
+  int64_t thought_ = 0, n_ = 0;
+  std::vector<int32_t> forced_;  // pending tokens of a forced end of thought, in reverse order
+  std::optional<FinishReason> finished_;
 };
 
 // Called with each new token; return false to stop (finish_reason kCancelled).
