@@ -55,5 +55,54 @@ void BM_ModelPrefill(benchmark::State& state) {
 }
 BENCHMARK(BM_ModelPrefill)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Batch scaling: one decode token for each of N sequences (32 cached positions each), as one forward_batch over a
+// shared store ("Batch") or as N forward() calls ("Separate"). Linear weights are read once per pass in the
+// first, N times in the second.
+struct DecodeSequences {
+  static constexpr int64_t kDepth = 32, kBlocks = kDepth / 16 + 1;  // blocks of 16 per sequence, one to grow into
+  DecodeSequences(Model& m, int64_t n) : store(m.new_kv_store(n * kBlocks, 16)) {
+    std::vector<int32_t> prompt(size_t(kDepth), 1);
+    std::vector<float> logits(size_t(m.info().vocab_size));
+    for (int64_t i = 0; i < n; ++i) {
+      caches.push_back(std::make_unique<KvCache>(*store));
+      for (int64_t b = 0; b < kBlocks; ++b) caches.back()->blocks().push_back(int32_t(i * kBlocks + b));
+      (void)m.forward(prompt, *caches.back(), logits.data(), false);
+    }
+  }
+  std::unique_ptr<KvStore> store;
+  std::vector<std::unique_ptr<KvCache>> caches;
+};
+
+void BM_ModelDecodeBatch(benchmark::State& state) {
+  Model& m = *bench_model();
+  DecodeSequences seqs(m, state.range(0));
+  const int32_t tok = 1;
+  std::vector<float> logits(size_t(state.range(0) * m.info().vocab_size));
+  std::vector<SeqChunk> chunks;
+  for (auto& c : seqs.caches) chunks.push_back({.tokens = std::span(&tok, 1), .cache = c.get()});
+  for (auto _ : state) {
+    for (auto& c : seqs.caches) c->truncate(DecodeSequences::kDepth);
+    (void)m.forward_batch(chunks, logits.data());
+  }
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ModelDecodeBatch)->Arg(16)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ModelDecodeSeparate(benchmark::State& state) {
+  Model& m = *bench_model();
+  DecodeSequences seqs(m, state.range(0));
+  const int32_t tok = 1;
+  std::vector<float> logits(size_t(m.info().vocab_size));
+  for (auto _ : state)
+    for (auto& c : seqs.caches) {
+      c->truncate(DecodeSequences::kDepth);
+      (void)m.forward(std::span(&tok, 1), *c, logits.data(), false);
+    }
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ModelDecodeSeparate)->Arg(16)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace r1

@@ -334,7 +334,7 @@ Status run_bench() {
 
   const int64_t V = r.info->vocab_size;
   auto cache = model->new_cache(f.depth + std::max(f.n_prompt, f.n_gen));
-  r.kv_bytes_per_position = cache->bytes_per_token();
+  r.kv_bytes_per_position = cache->store().bytes_per_token();
   std::vector<float> logits(static_cast<size_t>(V));
   if (f.depth > 0) {
     const auto fill = random_ids(f.depth, V, 1);

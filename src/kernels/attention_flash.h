@@ -10,6 +10,7 @@ namespace r1::kernels::detail {
 // The keys of one group (one KV head for GQA, the shared latent for MLA). Key j is the concatenation
 // [ka + j*ka_stride (da elements) ; kb + j*kb_stride (db floats)], value j is v + j*v_stride (dv elements);
 // strides count elements. ka and v hold f32, or IEEE half bits when f16 is set. db = 0 means no second part.
+// With a block table, "j" above stands for key j's row: blocks[j >> block_shift] << block_shift | j % block size.
 struct FlashKeys {
   const void* ka;
   int64_t ka_stride, da;
@@ -19,6 +20,8 @@ struct FlashKeys {
   int64_t v_stride, dv;
   float scale;       // scores = (q·k) * scale
   bool f16 = false;  // ka and v are f16
+  const int32_t* blocks = nullptr;  // paged keys: block table; null = contiguous rows
+  int block_shift = 0;              // log2(block size)
 };
 
 // Most query rows one flash_rows call takes.

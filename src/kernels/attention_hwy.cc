@@ -62,16 +62,16 @@ HWY_INLINE float KvScalar(KT x) {
     X(4) X(5) X(6) X(7)  \
   }
 
-// s[i * kTile + jj] = qa[i]·ka(j0 + jj) + qb[i]·kb(j0 + jj), unscaled, for rows i < M and keys jj < nj.
+// s[i * kTile + jj] = qa[i]·ka(row[jj]) + qb[i]·kb(row[jj]), unscaled, for rows i < M and keys jj < nj.
 template <typename KT, int M>
-HWY_INLINE void Scores(const FlashKeys& K, const float* const* qa, const float* const* qb, int64_t j0,
+HWY_INLINE void Scores(const FlashKeys& K, const float* const* qa, const float* const* qb, const int64_t* row,
                        int64_t nj, float* HWY_RESTRICT s) {
   const hn::ScalableTag<float> df;
   const int64_t N = int64_t(hn::Lanes(df));
   const int64_t da_vec = K.da / N * N, db_vec = K.db / N * N;
   for (int64_t jj = 0; jj < nj; ++jj) {
-    const KT* ka = static_cast<const KT*>(K.ka) + (j0 + jj) * K.ka_stride;
-    const float* kb = K.db ? K.kb + (j0 + jj) * K.kb_stride : nullptr;
+    const KT* ka = static_cast<const KT*>(K.ka) + row[jj] * K.ka_stride;
+    const float* kb = K.db ? K.kb + row[jj] * K.kb_stride : nullptr;
     auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
     auto a4 = hn::Zero(df), a5 = hn::Zero(df), a6 = hn::Zero(df), a7 = hn::Zero(df);
     for (int64_t d = 0; d < da_vec; d += N) {
@@ -98,14 +98,14 @@ HWY_INLINE void Scores(const FlashKeys& K, const float* const* qa, const float* 
   }
 }
 
-// o[i * dv ..] += sum_jj p[i * kTile + jj] * v(j0 + jj) for rows i < M.
+// o[i * dv ..] += sum_jj p[i * kTile + jj] * v(row[jj]) for rows i < M.
 template <typename KT, int M>
-HWY_INLINE void Accumulate(const FlashKeys& K, const float* HWY_RESTRICT p, int64_t j0, int64_t nj,
+HWY_INLINE void Accumulate(const FlashKeys& K, const float* HWY_RESTRICT p, const int64_t* row, int64_t nj,
                            float* HWY_RESTRICT o) {
   const hn::ScalableTag<float> df;
   const int64_t N = int64_t(hn::Lanes(df));
   const int64_t dv = K.dv, dv_vec = dv / N * N;
-  const KT* v = static_cast<const KT*>(K.v) + j0 * K.v_stride;
+  const KT* v = static_cast<const KT*>(K.v);
   for (int64_t d = 0; d < dv_vec; d += N) {
     auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
     auto a4 = hn::Zero(df), a5 = hn::Zero(df), a6 = hn::Zero(df), a7 = hn::Zero(df);
@@ -113,7 +113,7 @@ HWY_INLINE void Accumulate(const FlashKeys& K, const float* HWY_RESTRICT p, int6
     R1_EACH_ROW(R1_LOAD)
 #undef R1_LOAD
     for (int64_t jj = 0; jj < nj; ++jj) {
-      const auto x = LoadKv(df, v + jj * K.v_stride + d);
+      const auto x = LoadKv(df, v + row[jj] * K.v_stride + d);
 #define R1_FMA(i) a##i = hn::MulAdd(hn::Set(df, p[i * kTile + jj]), x, a##i);
       R1_EACH_ROW(R1_FMA)
 #undef R1_FMA
@@ -125,7 +125,7 @@ HWY_INLINE void Accumulate(const FlashKeys& K, const float* HWY_RESTRICT p, int6
   for (int64_t d = dv_vec; d < dv; ++d)
     for (int64_t i = 0; i < M; ++i) {
       float acc = o[i * dv + d];
-      for (int64_t jj = 0; jj < nj; ++jj) acc += p[i * kTile + jj] * KvScalar(v[jj * K.v_stride + d]);
+      for (int64_t jj = 0; jj < nj; ++jj) acc += p[i * kTile + jj] * KvScalar(v[row[jj] * K.v_stride + d]);
       o[i * dv + d] = acc;
     }
 }
@@ -181,8 +181,14 @@ void FlashRowsT(const FlashKeys& K, const float* const* qa, const float* const* 
   if (n <= 0) return;
   j1 = std::min(j1, *std::max_element(limit, limit + n));
   HWY_ALIGN float s[8 * kTile];
+  int64_t row[kTile];  // the tile's key rows, resolved once through the block table
+  const int64_t block_mask = (int64_t(1) << K.block_shift) - 1;
   for (int64_t kt = j0; kt < j1; kt += kTile) {
     const int64_t nk = std::min(kTile, j1 - kt);
+    for (int64_t jj = 0; jj < nk; ++jj) {
+      const int64_t j = kt + jj;
+      row[jj] = K.blocks ? (int64_t(K.blocks[j >> K.block_shift]) << K.block_shift) | (j & block_mask) : j;
+    }
     const auto visible = [&](int64_t r) { return std::clamp<int64_t>(limit[r] - kt, 0, nk); };
     for (int64_t r0 = 0; r0 < n;) {
       const int64_t M = n - r0 >= 8 ? 8 : n - r0 >= 4 ? 4 : n - r0 >= 2 ? 2 : 1;
@@ -191,32 +197,32 @@ void FlashRowsT(const FlashKeys& K, const float* const* qa, const float* const* 
       if (nj > 0) {
         switch (M) {
           case 8:
-            Scores<KT, 8>(K, qa + r0, qb ? qb + r0 : nullptr, kt, nj, s);
+            Scores<KT, 8>(K, qa + r0, qb ? qb + r0 : nullptr, row, nj, s);
             break;
           case 4:
-            Scores<KT, 4>(K, qa + r0, qb ? qb + r0 : nullptr, kt, nj, s);
+            Scores<KT, 4>(K, qa + r0, qb ? qb + r0 : nullptr, row, nj, s);
             break;
           case 2:
-            Scores<KT, 2>(K, qa + r0, qb ? qb + r0 : nullptr, kt, nj, s);
+            Scores<KT, 2>(K, qa + r0, qb ? qb + r0 : nullptr, row, nj, s);
             break;
           default:
-            Scores<KT, 1>(K, qa + r0, qb ? qb + r0 : nullptr, kt, nj, s);
+            Scores<KT, 1>(K, qa + r0, qb ? qb + r0 : nullptr, row, nj, s);
             break;
         }
         for (int64_t i = 0; i < M; ++i)
           UpdateRow(s + i * kTile, visible(r0 + i), nj, K.scale, m[r0 + i], l[r0 + i], o + (r0 + i) * dv, dv);
         switch (M) {
           case 8:
-            Accumulate<KT, 8>(K, s, kt, nj, o + r0 * dv);
+            Accumulate<KT, 8>(K, s, row, nj, o + r0 * dv);
             break;
           case 4:
-            Accumulate<KT, 4>(K, s, kt, nj, o + r0 * dv);
+            Accumulate<KT, 4>(K, s, row, nj, o + r0 * dv);
             break;
           case 2:
-            Accumulate<KT, 2>(K, s, kt, nj, o + r0 * dv);
+            Accumulate<KT, 2>(K, s, row, nj, o + r0 * dv);
             break;
           default:
-            Accumulate<KT, 1>(K, s, kt, nj, o + r0 * dv);
+            Accumulate<KT, 1>(K, s, row, nj, o + r0 * dv);
             break;
         }
       }

@@ -8,22 +8,61 @@
 
 namespace r1 {
 
-Status DecoderModel::forward(std::span<const int32_t> tokens, KvCache& kv, float* logits, bool all_logits) {
-  KvCache* cache = own_cache(kv);
-  if (!cache) return Status::error("forward: cache was not made by this model");
-  const int64_t T = int64_t(tokens.size());
-  if (T == 0) return Status::error("forward: no tokens");
-  if (cache->size() + T > cache->capacity())
-    return Status::errorf("context full: {} cached + {} new tokens exceed the context size {}", cache->size(), T,
-                          cache->capacity());
-  for (int32_t id : tokens)
-    if (id < 0 || id >= vocab_size_)
-      return Status::errorf("token id {} is outside the vocabulary (0..{})", id, vocab_size_ - 1);
-  for (int64_t t0 = 0; t0 < T; t0 += kMaxChunk) {
-    const int64_t n = std::min(kMaxChunk, T - t0);
-    float* out = all_logits ? logits + t0 * vocab_size_ : (t0 + n == T ? logits : nullptr);
-    run_chunk(tokens.subspan(size_t(t0), size_t(n)), *cache, out, all_logits);
+Status DecoderModel::check_batch(std::span<const SeqChunk> seqs) const {
+  if (seqs.empty()) return Status::error("forward: no sequences");
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const SeqChunk& seq = seqs[i];
+    if (!seq.cache) return Status::errorf("forward: sequence {} has no cache", i);
+    const KvCache& cache = *seq.cache;
+    if (!accepts(cache.store()))
+      return Status::errorf("forward: sequence {}: KV store '{}' was not made by this model", i,
+                            cache.store().layout());
+    for (size_t j = 0; j < i; ++j)
+      if (seqs[j].cache == seq.cache) return Status::errorf("forward: sequences {} and {} share a cache", j, i);
+    const int64_t T = int64_t(seq.tokens.size()), end = cache.size() + T;
+    if (T == 0) return Status::errorf("forward: sequence {} has no tokens", i);
+    if (end > cache.capacity())
+      return Status::errorf("context full: {} cached + {} new tokens exceed the context size {} (sequence {})",
+                            cache.size(), T, cache.capacity(), i);
+    const int64_t B = cache.store().block_size(), n_blocks = cache.store().n_blocks();
+    for (int64_t b = 0; b < (end + B - 1) / B; ++b) {
+      const int32_t block = cache.blocks()[size_t(b)];
+      if (block < 0 || block >= n_blocks)
+        return Status::errorf("forward: sequence {}: block {} of its table is {}, outside the store's 0..{}", i, b,
+                              block, n_blocks - 1);
+    }
+    for (int32_t id : seq.tokens)
+      if (id < 0 || id >= vocab_size_)
+        return Status::errorf("token id {} is outside the vocabulary (0..{})", id, vocab_size_ - 1);
   }
+  return Status::ok();
+}
+
+Status DecoderModel::forward_batch(std::span<const SeqChunk> seqs, float* logits) {
+  R1_RETURN_IF_ERROR(check_batch(seqs));
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t C = hidden_size_;
+  int64_t total = 0;
+  for (const SeqChunk& seq : seqs) total += int64_t(seq.tokens.size());
+  grow(x_, std::min(total, kMaxChunk) * C);
+  batch_.clear(), logit_rows_.clear();
+  // The (sequence, token) rows in order, cut into passes of kMaxChunk; a long sequence continues in the next pass
+  // from where its cache has advanced to.
+  for (const SeqChunk& seq : seqs) {
+    const int64_t T = int64_t(seq.tokens.size());
+    for (int64_t t0 = 0; t0 < T;) {
+      const int64_t n = std::min(T - t0, kMaxChunk - batch_.rows), row0 = batch_.rows;
+      batch_.add(*seq.cache, seq.cache->size(), n);
+      for (int64_t t = 0; t < n; ++t) {
+        const int32_t id = seq.tokens[size_t(t0 + t)];
+        kernels::to_f32(embed_tokens_.dtype, embed_tokens_.row(id), x_.data() + (row0 + t) * C, size_t(C));
+        if (seq.all_logits || t0 + t == T - 1) logit_rows_.push_back(row0 + t);
+      }
+      t0 += n;
+      if (batch_.rows == kMaxChunk) logits = run_pass(logits, pool);
+    }
+  }
+  if (batch_.rows > 0) run_pass(logits, pool);
   return Status::ok();
 }
 
@@ -42,18 +81,17 @@ Model::TokenCost DecoderModel::token_cost() const {
   return c;
 }
 
-void DecoderModel::run_chunk(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) {
-  ThreadPool& pool = ThreadPool::global();
-  const int64_t T = int64_t(tokens.size()), C = hidden_size_;
-  grow(x_, T * C), grow(xn_, T * C), grow(tmp_, T * C);
-  for (int64_t t = 0; t < T; ++t)
-    kernels::to_f32(embed_tokens_.dtype, embed_tokens_.row(tokens[size_t(t)]), x_.data() + t * C, size_t(C));
-  run_layers(T, cache, pool);
-  cache.advance(T);
-  if (!logits) return;
-  const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
-  kernels::rmsnorm(x_.data() + first * C, norm_.data(), xn_.data(), rows, C, rms_norm_eps_);
-  kernels::matmul(xn_.data(), rows, lm_head_, logits, pool);
+float* DecoderModel::run_pass(float* logits, ThreadPool& pool) {
+  const int64_t C = hidden_size_, n = int64_t(logit_rows_.size());
+  grow(xn_, batch_.rows * C), grow(tmp_, batch_.rows * C);
+  run_layers(batch_, pool);
+  for (const SeqRows& seq : batch_.seqs) seq.cache->advance(seq.T);
+  // The wanted rows, normed into xn_ one after another, then one lm_head matmul over them.
+  for (int64_t i = 0; logits && i < n; ++i)
+    kernels::rmsnorm(x_.data() + logit_rows_[size_t(i)] * C, norm_.data(), xn_.data() + i * C, 1, C, rms_norm_eps_);
+  if (n > 0 && logits) kernels::matmul(xn_.data(), n, lm_head_, logits, pool);
+  batch_.clear(), logit_rows_.clear();
+  return logits ? logits + n * vocab_size_ : nullptr;
 }
 
 }  // namespace r1

@@ -1,6 +1,6 @@
-// What every decoder-only model here shares around its layer loop: input checks, chunking long inputs so scratch
-// memory stays bounded, the embedding lookup, and the final RMSNorm + lm_head. An architecture supplies the layers.
-// T tokens, C hidden size, V vocabulary.
+// What every decoder-only model here shares around its layer loop: input checks, packing the sequences of a batch
+// into passes of at most kMaxChunk rows (scratch memory stays bounded), the embedding lookup, and the final
+// RMSNorm + lm_head. An architecture supplies the layers. T rows of a pass, C hidden size, V vocabulary.
 #pragma once
 
 #include <vector>
@@ -8,23 +8,24 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
+#include "model/blocks/batch.h"
 #include "model/model.h"
 
 namespace r1 {
 
 class DecoderModel : public Model {
  public:
-  Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) final;
+  Status forward_batch(std::span<const SeqChunk> seqs, float* logits) final;
   // The layers' cost plus the embedding table (held, not read), the final norm and lm_head.
   TokenCost token_cost() const final;
 
  protected:
-  static constexpr int64_t kMaxChunk = 256;  // tokens per pass through the layers
+  static constexpr int64_t kMaxChunk = 256;  // rows per pass through the layers
 
-  // The derived class's cache type, or null for a cache another model made.
-  virtual KvCache* own_cache(KvCache& cache) const = 0;
-  // Runs every layer over x_ [T, C] for the tokens at positions cache.size() .. +T-1 (the cache advances after).
-  virtual void run_layers(int64_t T, KvCache& cache, ThreadPool& pool) = 0;
+  // Whether `store` has this model's layout (type, layers and widths).
+  virtual bool accepts(const KvStore& store) const = 0;
+  // Runs every layer over x_ [batch.rows, C], each sequence's rows at its positions (the caches advance after).
+  virtual void run_layers(const Batch& batch, ThreadPool& pool) = 0;
   // token_cost() of the decoder layers alone.
   virtual TokenCost layers_cost() const = 0;
   static size_t bytes_of(const std::vector<float>& v) { return v.size() * sizeof(float); }
@@ -46,7 +47,13 @@ class DecoderModel : public Model {
   std::vector<float> x_, xn_, tmp_;  // [T, C] residual stream, normed input, block output
 
  private:
-  void run_chunk(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits);
+  Status check_batch(std::span<const SeqChunk> seqs) const;
+  // Runs the layers over batch_, advances its caches, writes the logits of logit_rows_ to `logits` and returns
+  // where the next pass's logits go.
+  float* run_pass(float* logits, ThreadPool& pool);
+
+  Batch batch_;                     // the pass being packed
+  std::vector<int64_t> logit_rows_;  // rows of batch_ whose logits are wanted, in order
 };
 
 }  // namespace r1

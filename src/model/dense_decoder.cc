@@ -80,22 +80,27 @@ class DenseDecoder final : public DecoderModel {
     return check_all_used(ws_, c_.num_hidden_layers);
   }
 
-  std::unique_ptr<KvCache> new_cache(int64_t capacity) const override {
-    return std::make_unique<GqaKvCache>(c_.num_hidden_layers, capacity, c_.num_key_value_heads, c_.head_dim);
+  std::unique_ptr<KvStore> new_kv_store(int64_t n_blocks, int64_t block_size) const override {
+    if (!KvStore::check_geometry(n_blocks, block_size)) return nullptr;
+    return std::make_unique<GqaKvStore>(c_.num_hidden_layers, n_blocks, block_size, c_.num_key_value_heads,
+                                        c_.head_dim);
   }
 
  private:
-  KvCache* own_cache(KvCache& cache) const override { return dynamic_cast<GqaKvCache*>(&cache); }
+  bool accepts(const KvStore& store) const override {
+    const auto* s = dynamic_cast<const GqaKvStore*>(&store);
+    return s && s->n_layers() == c_.num_hidden_layers && s->n_kv_heads() == c_.num_key_value_heads &&
+           s->head_dim() == c_.head_dim;
+  }
 
-  void run_layers(int64_t T, KvCache& kv, ThreadPool& pool) override {
-    auto& cache = static_cast<GqaKvCache&>(kv);
-    const int64_t C = c_.hidden_size, half = c_.head_dim / 2;
+  void run_layers(const Batch& batch, ThreadPool& pool) override {
+    const int64_t T = batch.rows, C = c_.hidden_size, half = c_.head_dim / 2;
     grow(cos_, T * half), grow(sin_, T * half);
-    rope_tables(inv_freq_, cache.size(), T, cos_.data(), sin_.data());
+    rope_tables(inv_freq_, batch.positions, cos_.data(), sin_.data());
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const DenseLayer& layer = layers_[size_t(l)];
       kernels::rmsnorm(x_.data(), layer.input_layernorm.data(), xn_.data(), T, C, rms_norm_eps_);
-      gqa_forward(layer.self_attn, dims_, xn_.data(), T, cache, l, cos_.data(), sin_.data(), attn_scratch_,
+      gqa_forward(layer.self_attn, dims_, xn_.data(), batch, l, cos_.data(), sin_.data(), attn_scratch_,
                   tmp_.data(), pool);
       kernels::add_inplace(x_.data(), tmp_.data(), T * C);
       kernels::rmsnorm(x_.data(), layer.post_attention_layernorm.data(), xn_.data(), T, C, rms_norm_eps_);

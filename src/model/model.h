@@ -2,6 +2,7 @@
 // through the one list in model/registry.cc.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -35,18 +36,44 @@ struct ModelInfo {
   size_t kv_bytes_per_token_bf16 = 0;  // the same cache in bf16, the usual figure to compare engines by
 };
 
+// One sequence's share of Model::forward_batch.
+struct SeqChunk {
+  std::span<const int32_t> tokens;  // appended at positions cache->size() .. +T-1
+  KvCache* cache;                   // each sequence appears at most once per call
+  bool all_logits = false;          // logits of every token (else only the last)
+};
+
 class Model {
  public:
   virtual ~Model() = default;
   const ModelInfo& info() const { return info_; }
 
-  // A cache for one sequence of at most `capacity` tokens.
-  virtual std::unique_ptr<KvCache> new_cache(int64_t capacity) const = 0;
+  // A store of n_blocks blocks of block_size token slots in this model's KV layout, shared by the caches made on
+  // it; null unless KvStore::check_geometry(n_blocks, block_size) is ok.
+  virtual std::unique_ptr<KvStore> new_kv_store(int64_t n_blocks, int64_t block_size) const = 0;
+  // A cache for one sequence of at most `capacity` tokens, owning its store (blocks of kOwnedBlockSize).
+  std::unique_ptr<KvCache> new_cache(int64_t capacity) const {
+    const int64_t B = kOwnedBlockSize, n_blocks = (std::max<int64_t>(capacity, 0) + B - 1) / B;
+    return std::make_unique<KvCache>(new_kv_store(n_blocks, B), capacity);
+  }
+  static constexpr int64_t kOwnedBlockSize = 16;
 
-  // Runs `tokens` at the positions after those `cache` holds, and appends them to it. Writes the logits of the last
-  // token to logits[vocab_size], or of every token to logits[T, vocab_size] when all_logits. Errors (a token id
-  // outside the vocabulary, a full cache) leave the cache unchanged.
-  virtual Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) = 0;
+  using SeqChunk = r1::SeqChunk;
+  // One pass over every sequence's tokens: all Linear layers / MoE run on the concatenated rows (weights read once
+  // per pass), RoPE at each token's own position, attention per sequence over its own block table. logits gets, in
+  // order, T_i rows per sequence with all_logits, else 1 row, each [vocab_size]; null logits skips lm_head (a
+  // prefill chunk whose logits nobody reads). Errors (no tokens, a token id outside the vocabulary, a block table
+  // too short for the new tokens or naming a block outside the store, a store of another model, a sequence twice)
+  // leave every cache unchanged.
+  virtual Status forward_batch(std::span<const SeqChunk> seqs, float* logits) = 0;
+
+  // forward_batch of one sequence: runs `tokens` at the positions after those `cache` holds and appends them to
+  // it; writes the logits of the last token to logits[vocab_size], or of every token to logits[T, vocab_size]
+  // when all_logits.
+  Status forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits) {
+    const SeqChunk seq{.tokens = tokens, .cache = &cache, .all_logits = all_logits};
+    return forward_batch({&seq, 1}, logits);
+  }
 
   // What running one token costs, from the weights as held after loading (--quant conversions included); the
   // inputs of `r1 bench --roofline`. All zero for a model that does not report it.

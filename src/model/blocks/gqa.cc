@@ -1,6 +1,7 @@
 #include "model/blocks/gqa.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -25,28 +26,40 @@ Result<GqaWeights> load_gqa(WeightStore& ws, const std::string& prefix, const Gq
 }
 
 void GqaScratch::reserve(int64_t T, const GqaDims& d) {
-  const size_t n = size_t(T * d.n_heads * d.head_dim);
+  const size_t n = size_t(T * d.n_heads * d.head_dim), n_kv = size_t(T * d.n_kv_heads * d.head_dim);
   if (q.size() < n) q.resize(n), att.resize(n);
+  if (k.size() < n_kv) k.resize(n_kv), v.resize(n_kv);
 }
 
-void gqa_forward(const GqaWeights& w, const GqaDims& d, const float* x, int64_t T, GqaKvCache& cache, int64_t layer,
+void gqa_forward(const GqaWeights& w, const GqaDims& d, const float* x, const Batch& batch, int64_t layer,
                  const float* cos, const float* sin, GqaScratch& s, float* out, ThreadPool& pool) {
+  const int64_t T = batch.rows, kv_row = d.n_kv_heads * d.head_dim, half = d.head_dim / 2;
   s.reserve(T, d);
-  const int64_t start = cache.size(), kv_row = d.n_kv_heads * d.head_dim, half = d.head_dim / 2;
   const auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
-  float* k_new = cache.k(layer) + start * kv_row;  // [T, Hkv, Dh], written in place in the cache
-  float* v_new = cache.v(layer) + start * kv_row;
   kernels::matmul(x, T, w.q_proj, s.q.data(), pool, bias(w.q_bias));
-  kernels::matmul(x, T, w.k_proj, k_new, pool, bias(w.k_bias));
-  kernels::matmul(x, T, w.v_proj, v_new, pool, bias(w.v_bias));
+  kernels::matmul(x, T, w.k_proj, s.k.data(), pool, bias(w.k_bias));
+  kernels::matmul(x, T, w.v_proj, s.v.data(), pool, bias(w.v_bias));
   for (int64_t t = 0; t < T; ++t) {
     kernels::rope(s.q.data() + t * d.n_heads * d.head_dim, d.n_heads, d.head_dim, cos + t * half, sin + t * half,
                   /*half_split=*/true);
-    kernels::rope(k_new + t * kv_row, d.n_kv_heads, d.head_dim, cos + t * half, sin + t * half, true);
+    kernels::rope(s.k.data() + t * kv_row, d.n_kv_heads, d.head_dim, cos + t * half, sin + t * half, true);
+  }
+  s.seqs.clear();
+  for (const SeqRows& seq : batch.seqs) {
+    auto& store = static_cast<GqaKvStore&>(seq.cache->store());
+    float *k = store.k(layer), *v = store.v(layer);
+    for (int64_t t = 0; t < seq.T; ++t) {
+      const int64_t slot = seq.cache->slot(seq.start + t), row = seq.row0 + t;
+      std::memcpy(k + slot * kv_row, s.k.data() + row * kv_row, sizeof(float) * size_t(kv_row));
+      std::memcpy(v + slot * kv_row, s.v.data() + row * kv_row, sizeof(float) * size_t(kv_row));
+    }
+    const int64_t q_off = seq.row0 * d.n_heads * d.head_dim;
+    s.seqs.push_back({.q = s.q.data() + q_off, .out = s.att.data() + q_off, .T = seq.T, .start = seq.start,
+                      .k = k, .v = v, .blocks = seq.cache->blocks().data(), .block_size = store.block_size()});
   }
   const float scale = 1.0f / std::sqrt(float(d.head_dim));
-  kernels::gqa_attention(s.q.data(), cache.k(layer), cache.v(layer), s.att.data(), T, start,
-                         {.n_heads = d.n_heads, .n_kv_heads = d.n_kv_heads, .head_dim = d.head_dim}, scale, pool);
+  kernels::gqa_attention_batch(s.seqs, {.n_heads = d.n_heads, .n_kv_heads = d.n_kv_heads, .head_dim = d.head_dim},
+                               scale, pool);
   kernels::matmul(s.att.data(), T, w.o_proj, out, pool);
 }
 

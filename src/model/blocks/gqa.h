@@ -1,5 +1,6 @@
 // Grouped-query self-attention (Llama, Qwen2): q/k/v projections (optionally with bias), RoPE, causal attention
-// over a GqaKvCache, output projection. T tokens, H query heads, Hkv KV heads, Dh head dim, C hidden size.
+// over each sequence's paged GqaKvStore, output projection. T tokens (all sequences of a pass), H query heads,
+// Hkv KV heads, Dh head dim, C hidden size.
 #pragma once
 
 #include <string>
@@ -8,7 +9,8 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
-#include "runtime/kv_cache.h"
+#include "kernels/attention.h"
+#include "model/blocks/batch.h"
 
 namespace r1 {
 
@@ -32,14 +34,18 @@ Result<GqaWeights> load_gqa(WeightStore& ws, const std::string& prefix, const Gq
 
 // Scratch reused across layers and steps; grown to the largest T seen.
 struct GqaScratch {
-  std::vector<float> q;    // [T, H * Dh]
-  std::vector<float> att;  // [T, H * Dh]
+  std::vector<float> q;     // [T, H * Dh]
+  std::vector<float> k, v;  // [T, Hkv * Dh] the new rows, before they go to their slots
+  std::vector<float> att;   // [T, H * Dh]
+  std::vector<kernels::GqaSeq> seqs;  // [sequences] attention work of the pass
   void reserve(int64_t T, const GqaDims& d);
 };
 
-// out[T, C] = attention output for normed input x[T, C] at positions cache.size() .. +T-1; K and V of the new
-// tokens are written into the cache (the caller advances it after the last layer). cos/sin [T, Dh/2].
-void gqa_forward(const GqaWeights& w, const GqaDims& d, const float* x, int64_t T, GqaKvCache& cache, int64_t layer,
+// out[T, C] = attention output for normed input x[T, C], the rows of the batch's sequences (each cache a
+// GqaKvStore's); K and V of the new tokens are written to their slots (the caller advances the caches after the
+// last layer). Projections run over all T rows at once, attention per sequence over its block table.
+// cos/sin [T, Dh/2] at each row's position.
+void gqa_forward(const GqaWeights& w, const GqaDims& d, const float* x, const Batch& batch, int64_t layer,
                  const float* cos, const float* sin, GqaScratch& s, float* out, ThreadPool& pool);
 
 }  // namespace r1

@@ -76,14 +76,21 @@ void per_head_matmul(const std::vector<Tensor>& w, const float* in, int64_t in_s
   }
 }
 
-// The textbook form: decompress K = [W_UK c_kv ; k_pe] and V = W_UV c_kv for every cached position and head.
-void naive_attention(const MlaWeights& w, const MlaDims& d, const float* q, int64_t T, int64_t start,
-                     MlaKvCache& cache, int64_t layer, MlaScratch& s, ThreadPool& pool) {
-  const int64_t H = d.n_heads, Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim, Dv = d.v_head_dim;
-  const int64_t S = start + T, per_head = Dn + Dv;
-  grow(s.kv_full, S * H * per_head);
-  kernels::matmul(cache.c_kv(layer), S, w.kv_b_proj, s.kv_full.data(), pool);
-  const float* k_pe = cache.k_pe(layer);
+// The textbook form: decompress K = [W_UK c_kv ; k_pe] and V = W_UV c_kv for every cached position and head of
+// one sequence. q [T, H, Dn + Dr] and att [T, H * Dv] are that sequence's rows.
+void naive_attention(const MlaWeights& w, const MlaDims& d, const float* q, const SeqRows& seq, int64_t layer,
+                     float* att, MlaScratch& s, ThreadPool& pool) {
+  const int64_t H = d.n_heads, R = d.kv_lora_rank, Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim;
+  const int64_t Dv = d.v_head_dim, T = seq.T, start = seq.start, S = start + T, per_head = Dn + Dv;
+  auto& store = static_cast<MlaKvStore&>(seq.cache->store());
+  grow(s.c_kv, S * R), grow(s.k_pe, S * Dr), grow(s.kv_full, S * H * per_head);
+  for (int64_t j = 0; j < S; ++j) {
+    const int64_t slot = seq.cache->slot(j);
+    std::memcpy(s.c_kv.data() + j * R, store.c_kv(layer) + slot * R, sizeof(float) * size_t(R));
+    std::memcpy(s.k_pe.data() + j * Dr, store.k_pe(layer) + slot * Dr, sizeof(float) * size_t(Dr));
+  }
+  kernels::matmul(s.c_kv.data(), S, w.kv_b_proj, s.kv_full.data(), pool);
+  const float* k_pe = s.k_pe.data();
   pool.parallel_for(T * H, 1, [&](int64_t i0, int64_t i1) {
     std::vector<float> p(static_cast<size_t>(S));
     for (int64_t i = i0; i < i1; ++i) {
@@ -95,7 +102,7 @@ void naive_attention(const MlaWeights& w, const MlaDims& d, const float* q, int6
                        d.softmax_scale;
       }
       kernels::softmax(p.data(), n);
-      float* o = s.att.data() + i * Dv;
+      float* o = att + i * Dv;
       std::memset(o, 0, sizeof(float) * size_t(Dv));
       for (int64_t j = 0; j < n; ++j) kernels::axpy(p[size_t(j)], s.kv_full.data() + (j * H + h) * per_head + Dn, o, size_t(Dv));
     }
@@ -104,10 +111,10 @@ void naive_attention(const MlaWeights& w, const MlaDims& d, const float* q, int6
 
 }  // namespace
 
-void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const float* x, int64_t T, MlaKvCache& cache,
+void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const float* x, const Batch& batch,
                  int64_t layer, const float* cos, const float* sin, MlaScratch& s, float* out, ThreadPool& pool) {
   const int64_t H = d.n_heads, R = d.kv_lora_rank, Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim;
-  const int64_t Dq = Dn + Dr, start = cache.size(), half = Dr / 2;
+  const int64_t Dq = Dn + Dr, T = batch.rows, half = Dr / 2;
   grow(s.q, T * H * Dq), grow(s.kv, T * (R + Dr)), grow(s.att, T * H * d.v_head_dim);
   // Queries, optionally through the low-rank q_a -> norm -> q_b path.
   if (d.q_lora_rank > 0) {
@@ -118,19 +125,26 @@ void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const floa
   } else {
     kernels::matmul(x, T, w.q_proj, s.q.data(), pool);
   }
-  // The latent and the shared rope key go straight into the cache.
-  kernels::matmul(x, T, w.kv_a_proj_with_mqa, s.kv.data(), pool);
-  for (int64_t t = 0; t < T; ++t) {
-    const float* kv = s.kv.data() + t * (R + Dr);
-    kernels::rmsnorm(kv, w.kv_a_layernorm.data(), cache.c_kv(layer) + (start + t) * R, 1, R, d.rms_norm_eps);
-    float* k_pe = cache.k_pe(layer) + (start + t) * Dr;
-    std::memcpy(k_pe, kv + R, sizeof(float) * size_t(Dr));
-    kernels::rope(k_pe, 1, Dr, cos + t * half, sin + t * half, /*half_split=*/false);
+  for (int64_t t = 0; t < T; ++t)
     for (int64_t h = 0; h < H; ++h)
-      kernels::rope(s.q.data() + (t * H + h) * Dq + Dn, 1, Dr, cos + t * half, sin + t * half, false);
+      kernels::rope(s.q.data() + (t * H + h) * Dq + Dn, 1, Dr, cos + t * half, sin + t * half, /*half_split=*/false);
+  // The latent and the shared rope key go straight to each token's slot.
+  kernels::matmul(x, T, w.kv_a_proj_with_mqa, s.kv.data(), pool);
+  for (const SeqRows& seq : batch.seqs) {
+    auto& store = static_cast<MlaKvStore&>(seq.cache->store());
+    for (int64_t t = seq.row0; t < seq.row0 + seq.T; ++t) {
+      const int64_t slot = seq.cache->slot(seq.start + t - seq.row0);
+      const float* kv = s.kv.data() + t * (R + Dr);
+      kernels::rmsnorm(kv, w.kv_a_layernorm.data(), store.c_kv(layer) + slot * R, 1, R, d.rms_norm_eps);
+      float* k_pe = store.k_pe(layer) + slot * Dr;
+      std::memcpy(k_pe, kv + R, sizeof(float) * size_t(Dr));
+      kernels::rope(k_pe, 1, Dr, cos + t * half, sin + t * half, /*half_split=*/false);
+    }
   }
   if (mode == MlaMode::kNaive) {
-    naive_attention(w, d, s.q.data(), T, start, cache, layer, s, pool);
+    for (const SeqRows& seq : batch.seqs)
+      naive_attention(w, d, s.q.data() + seq.row0 * H * Dq, seq, layer,
+                      s.att.data() + seq.row0 * H * d.v_head_dim, s, pool);
   } else {
     grow(s.q_lat, T * H * R), grow(s.o_lat, T * H * R);
     // q_lat[t, h] = W_UK[h]ᵀ q_nope[t, h]
@@ -139,8 +153,16 @@ void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const floa
     grow(s.kv, T * H * Dr);
     for (int64_t i = 0; i < T * H; ++i)
       std::memcpy(s.kv.data() + i * Dr, s.q.data() + i * Dq + Dn, sizeof(float) * size_t(Dr));
-    kernels::mla_attention(s.q_lat.data(), s.kv.data(), cache.c_kv(layer), cache.k_pe(layer), s.o_lat.data(), T,
-                           start, {.n_heads = H, .kv_lora_rank = R, .rope_head_dim = Dr}, d.softmax_scale, pool);
+    s.seqs.clear();
+    for (const SeqRows& seq : batch.seqs) {
+      auto& store = static_cast<MlaKvStore&>(seq.cache->store());
+      s.seqs.push_back({.q_lat = s.q_lat.data() + seq.row0 * H * R, .q_pe = s.kv.data() + seq.row0 * H * Dr,
+                        .out_lat = s.o_lat.data() + seq.row0 * H * R, .T = seq.T, .start = seq.start,
+                        .c_kv = store.c_kv(layer), .k_pe = store.k_pe(layer),
+                        .blocks = seq.cache->blocks().data(), .block_size = store.block_size()});
+    }
+    kernels::mla_attention_batch(s.seqs, {.n_heads = H, .kv_lora_rank = R, .rope_head_dim = Dr}, d.softmax_scale,
+                                 pool);
     // att[t, h] = W_UV[h] o_lat[t, h]
     per_head_matmul(w.w_uv, s.o_lat.data(), R, T, s.att.data(), s, pool);
   }

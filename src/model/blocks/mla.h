@@ -11,7 +11,8 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
-#include "runtime/kv_cache.h"
+#include "kernels/attention.h"
+#include "model/blocks/batch.h"
 
 namespace r1 {
 
@@ -55,12 +56,16 @@ struct MlaScratch {
   std::vector<float> o_lat;  // [T, H, R]
   std::vector<float> att;    // [T, H * Dv]
   std::vector<float> kv_full;  // naive path: [S, H * (Dn + Dv)]
+  std::vector<float> c_kv, k_pe;  // naive path: one sequence's cached c_kv [S, R] and k_pe [S, Dr] in order
+  std::vector<kernels::MlaSeq> seqs;  // absorbed path: [sequences] attention work of the pass
   std::vector<float> head_in, head_out;  // absorbed path: one head's [T, Dn] / [T, R] operands
 };
 
-// out[T, C] for normed input x[T, C] at positions cache.size() .. +T-1. Writes c_kv and k_pe of the new tokens into
-// the cache (the caller advances it after the last layer). cos/sin [T, Dr/2], rope on interleaved pairs.
-void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const float* x, int64_t T, MlaKvCache& cache,
+// out[T, C] for normed input x[T, C], the rows of the batch's sequences (each cache an MlaKvStore's). Writes c_kv
+// and k_pe of the new tokens to their slots (the caller advances the caches after the last layer); projections run
+// over all T rows at once, attention per sequence over its block table. cos/sin [T, Dr/2] at each row's position,
+// rope on interleaved pairs.
+void mla_forward(const MlaWeights& w, const MlaDims& d, MlaMode mode, const float* x, const Batch& batch,
                  int64_t layer, const float* cos, const float* sin, MlaScratch& s, float* out, ThreadPool& pool);
 
 }  // namespace r1

@@ -114,13 +114,14 @@ float yarn_softmax_factor(const RopeConfig& c) {
   return float(m * m);
 }
 
-void rope_tables(const std::vector<float>& inv_freq, int64_t pos0, int64_t T, float* cos, float* sin, float scale) {
+void rope_tables(const std::vector<float>& inv_freq, std::span<const int64_t> positions, float* cos, float* sin,
+                 float scale) {
   const int64_t half = int64_t(inv_freq.size());
-  for (int64_t t = 0; t < T; ++t)
+  for (size_t t = 0; t < positions.size(); ++t)
     for (int64_t i = 0; i < half; ++i) {
-      const float angle = float(pos0 + t) * inv_freq[size_t(i)];
-      cos[t * half + i] = std::cos(angle) * scale;
-      sin[t * half + i] = std::sin(angle) * scale;
+      const float angle = float(positions[t]) * inv_freq[size_t(i)];
+      cos[int64_t(t) * half + i] = std::cos(angle) * scale;
+      sin[int64_t(t) * half + i] = std::sin(angle) * scale;
     }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -37,8 +38,9 @@ float rope_cos_sin_scale(const RopeConfig& config);
 // The YaRN correction m^2 of DeepSeek's softmax scale, m = 0.1 * mscale_all_dim * ln(factor) + 1; 1 otherwise.
 float yarn_softmax_factor(const RopeConfig& config);
 
-// cos/sin [T, rotary_dim / 2] for positions pos0 .. pos0+T-1, both multiplied by `scale`.
-void rope_tables(const std::vector<float>& inv_freq, int64_t pos0, int64_t T, float* cos, float* sin,
+// cos/sin [positions.size(), rotary_dim / 2], row t for positions[t] (a batch of sequences, each at its own
+// positions), both multiplied by `scale`.
+void rope_tables(const std::vector<float>& inv_freq, std::span<const int64_t> positions, float* cos, float* sin,
                  float scale = 1.0f);
 
 }  // namespace r1
