@@ -37,9 +37,9 @@ struct EngineOptions {
   size_t kv_memory = size_t(2) << 30;
   int64_t step_tokens = 256;     // tokens per forward pass (decode tokens + prefill chunks)
   bool prefix_caching = true;    // reuse full KV blocks across requests by the hash of their token prefix
-  std::string cache_dir;         // non-empty: the disk tier of the prefix cache lives here
+  std::string cache_dir = "";    // non-empty: the disk tier of the prefix cache lives here
   uint64_t cache_disk_limit = uint64_t(8) << 30;  // bytes of KV blocks on disk at most
-  std::string model_fingerprint; // identifies the weights (see model_fingerprint()); keys the disk tier
+  std::string model_fingerprint = "";  // identifies the weights (see model_fingerprint()); keys the disk tier
 };
 
 struct TokenLogprob {
@@ -51,14 +51,14 @@ struct TokenLogprob {
 struct TokenEvent {
   int32_t id;
   float logprob = 0.0f;           // when the request asked for logprobs
-  std::vector<TokenLogprob> top;  // the top_logprobs most likely alternatives, most likely first
+  std::vector<TokenLogprob> top = {};  // the top_logprobs most likely alternatives, most likely first
 };
 
 struct EngineRequest {
-  std::vector<int32_t> prompt;  // non-empty
-  GenerateParams params;        // max_tokens, sampling (a seed makes it reproducible), stop ids, thinking budget
+  std::vector<int32_t> prompt = {};  // non-empty
+  GenerateParams params = {};   // max_tokens, sampling (a seed makes it reproducible), stop ids, thinking budget
   int top_logprobs = -1;        // -1: no logprobs; 0..20: the chosen token's logprob and that many alternatives
-  std::shared_ptr<TokenConstraint> constraint;  // optional
+  std::shared_ptr<TokenConstraint> constraint = nullptr;  // optional
 };
 
 enum class SubmitError { kInvalid, kTooLong, kQueueFull, kShuttingDown };
