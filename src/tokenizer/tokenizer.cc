@@ -298,6 +298,10 @@ std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
   return impl_->find_token(token);
 }
 
+std::string_view Tokenizer::token_bytes(int32_t id) const {
+  return impl_->bytes_of(id, /*skip_special=*/false);
+}
+
 std::string_view Tokenizer::token_text(int32_t id) const {
   return impl_->text_of(id);
 }

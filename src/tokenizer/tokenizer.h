@@ -82,6 +82,9 @@ class Tokenizer {
   const std::string& eos_token() const;                           // "" when none
   std::optional<int32_t> token_id(std::string_view token) const;  // exact token string (added or vocab) -> id
   std::string_view token_text(int32_t id) const;                  // inverse of token_id; "" for unknown ids
+  // The raw bytes one token decodes to (byte-level and byte-fallback pieces may be partial UTF-8); "" for
+  // unknown ids. decode() is these bytes concatenated, then made valid UTF-8.
+  std::string_view token_bytes(int32_t id) const;
   bool is_special(int32_t id) const;
   const std::string& chat_template() const;  // "" when none
   // Replaces the chat template (a --chat-template override, or a template shipped as a separate file).
