@@ -4,7 +4,9 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-          libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev libhwy-dev libcpp-httplib-dev)
+          libfmt-dev libcli11-dev libpcre2-dev libutf8proc-dev libhwy-dev libcpp-httplib-dev
+          # the web page's libraries, embedded into r1 at build time, and the browser its tests drive
+          libjs-marked libjs-katex libjs-highlight.js node-dompurify chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
