@@ -38,7 +38,7 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
   params.max_tokens = std::min<int64_t>(g_chat.max_tokens, cache.capacity() - int64_t(prompt.size()));
   if (params.max_tokens <= 0) return Status::error("the conversation no longer fits in the context; /reset");
   params.sampling = g_chat.sampling.resolve(m.generation);
-  params.stop_ids = stop_ids(m);
+  params.stop_ids = stop_ids(m.generation, *m.tokenizer);
   R1_ASSIGN_OR_RETURN(params.thinking, thinking_budget(*m.tokenizer, g_chat.max_thinking_tokens, in_reasoning));
 
   StreamDecoder decoder(*m.tokenizer, true);

@@ -78,39 +78,17 @@ void SamplingFlags::add_to(CLI::App& app) {
 }
 
 SamplingParams SamplingFlags::resolve(const GenerationConfig& g) const {
-  SamplingParams p;
-  // A generation_config with do_sample false means greedy in transformers; otherwise its values are defaults.
-  const bool config_greedy = g.do_sample.has_value() && !*g.do_sample;
-  p.temperature = temperature.value_or(config_greedy ? 0.0f : g.temperature.value_or(0.8f));
-  p.top_p = top_p.value_or(g.top_p.value_or(0.95f));
-  p.top_k = top_k.value_or(g.top_k.value_or(0));
-  p.min_p = min_p.value_or(0.0f);
-  p.repetition_penalty = repetition_penalty.value_or(g.repetition_penalty.value_or(1.0f));
+  SamplingParams p = sampling_defaults(g);
+  if (temperature) p.temperature = *temperature;
+  if (top_p) p.top_p = *top_p;
+  if (top_k) p.top_k = *top_k;
+  if (min_p) p.min_p = *min_p;
+  if (repetition_penalty) p.repetition_penalty = *repetition_penalty;
   p.presence_penalty = presence_penalty;
   p.frequency_penalty = frequency_penalty;
   p.seed = seed;
   p.greedy = greedy;
   return p;
-}
-
-Result<ThinkingBudget> thinking_budget(const Tokenizer& tok, int64_t max_tokens, bool starts_in_reasoning) {
-  ThinkingBudget b;
-  b.max_tokens = max_tokens;
-  b.starts_in_reasoning = starts_in_reasoning;
-  b.open_id = tok.token_id("<think>").value_or(-1);
-  b.close_id = tok.token_id("</think>").value_or(-1);
-  if (max_tokens >= 0) {
-    if (b.close_id < 0) return Status::error("--max-thinking-tokens: this model's vocabulary has no </think> token");
-    b.close_ids = tok.encode("\n</think>\n\n", /*add_special=*/false);
-  }
-  return b;
-}
-
-std::vector<int32_t> stop_ids(const LoadedModel& m) {
-  std::vector<int32_t> ids = m.generation.eos_token_ids;
-  if (auto eos = m.tokenizer->eos_id(); eos && std::find(ids.begin(), ids.end(), *eos) == ids.end())
-    ids.push_back(*eos);
-  return ids;
 }
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include "io/hf_config.h"
 #include "model/model.h"
+#include "runtime/generation_defaults.h"
 #include "runtime/generator.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -45,13 +46,6 @@ struct SamplingFlags {
   SamplingParams resolve(const GenerationConfig& g) const;
 };
 
-// The thinking budget for a prompt: the <think>/</think> ids of the vocabulary and the tokens that close a thought.
-// max_tokens < 0 is unlimited; a budget on a model without </think> is an error.
-Result<ThinkingBudget> thinking_budget(const Tokenizer& tok, int64_t max_tokens, bool starts_in_reasoning);
-
-// End-of-sequence ids: generation_config's eos_token_id list plus the tokenizer's EOS.
-std::vector<int32_t> stop_ids(const LoadedModel& m);
-
 // Dims text on a terminal (reasoning), plain otherwise.
 struct Style {
   bool tty;
@@ -78,11 +72,13 @@ CLI::App* add_info_command(CLI::App& app);
 CLI::App* add_tokenize_command(CLI::App& app);
 CLI::App* add_quantize_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
+CLI::App* add_serve_command(CLI::App& app);
 int cmd_run();
 int cmd_chat();
 int cmd_info();
 int cmd_tokenize();
 int cmd_quantize();
 int cmd_bench();
+int cmd_serve();
 
 }  // namespace r1::cli

@@ -81,7 +81,7 @@ int cmd_run() {
   GenerateParams params;
   params.max_tokens = g_run.max_tokens;
   params.sampling = g_run.sampling.resolve(m.generation);
-  params.stop_ids = stop_ids(m);
+  params.stop_ids = stop_ids(m.generation, *m.tokenizer);
   auto budget = thinking_budget(*m.tokenizer, g_run.max_thinking_tokens, in_reasoning);
   if (!budget) {
     fmt::print(stderr, "error: {}\n", budget.message());
