@@ -100,7 +100,8 @@ int cmd_serve() {
                                    .ctx_size = ctx,
                                    .vocab_size = m.tokenizer->vocab_size(),
                                    .fingerprint = "fp_" + fingerprint->substr(0, 12),
-                                   .created = int64_t(std::time(nullptr))};
+                                   .created = int64_t(std::time(nullptr)),
+                                   .vocab_bytes = server::vocab_bytes(*m.tokenizer)};
   f.http.api_key = *key;
   f.http.max_body = size_t(f.max_body);
   server::HttpServer http(**engine, served, f.http);

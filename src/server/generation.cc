@@ -103,10 +103,6 @@ std::optional<ApiError> prepare_generation(const ServedModel& model, const Gener
   if (auto e = build_prompt(model, request, prompt, out.starts_in_reasoning)) return e;
   const int64_t room = model.ctx_size - int64_t(prompt.size());
   if (room < 1) return context_exceeded(request, int64_t(prompt.size()), model.ctx_size);
-  if (request.json_object)
-    // TODO(json_constraint): build EngineRequest.constraint with make_json_constraint (server/json_constraint.h)
-    // once that helper lands; until then json_object is refused rather than silently ignored.
-    return ApiError{.message = "response_format json_object is not supported yet", .param = "response_format"};
 
   GenerateParams params;
   // Chat answers may use the rest of the context; completions default to 16 tokens as OpenAI's do. A larger
@@ -122,6 +118,19 @@ std::optional<ApiError> prepare_generation(const ServedModel& model, const Gener
 
   for (int i = 0; i < request.n; ++i) {
     EngineRequest r{.prompt = prompt, .params = params, .top_logprobs = request.top_logprobs, .constraint = nullptr};
+    if (request.json_object) {
+      // The answer (after any reasoning) is kept a JSON object prefix token by token; EOS only once complete.
+      if (!model.vocab_bytes || model.stop_ids.empty())
+        return ApiError{.message = "response_format json_object needs a model with an end-of-sequence token",
+                        .param = "response_format"};
+      auto c = make_json_constraint(model.vocab_bytes, {.starts_in_reasoning = out.starts_in_reasoning,
+                                                        .think_open_id = params.thinking.open_id,
+                                                        .think_close_id = params.thinking.close_id,
+                                                        .eos_ids = model.stop_ids});
+      if (!c) return ApiError{.message = c.message(), .param = "response_format"};
+      r.constraint = std::move(*c);
+      r.params.stop_ids = model.stop_ids;  // ignore_eos would leave a complete object nowhere to stop
+    }
     // Choices of one seeded request differ from each other and are each reproducible.
     if (params.sampling.seed) r.params.sampling.seed = *params.sampling.seed + uint64_t(i);
     out.choices.push_back(std::move(r));

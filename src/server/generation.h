@@ -12,6 +12,7 @@
 
 #include "io/hf_config.h"
 #include "runtime/engine.h"
+#include "server/json_constraint.h"
 #include "server/api_request.h"
 #include "server/api_response.h"
 #include "server/metrics.h"
@@ -29,6 +30,7 @@ struct ServedModel {
   int64_t vocab_size = 0;         // token ids must be below this
   std::string fingerprint;        // system_fingerprint
   int64_t created = 0;            // unix time the server started
+  std::shared_ptr<const VocabBytes> vocab_bytes;  // every token's bytes, for response_format json_object
 };
 
 // A request ready for the engine: one EngineRequest per choice (seed + i for choice i).

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include "server/auth.h"
+#include "server/web_assets.h"
 #include "tokenizer/chat_format.h"
 
 namespace r1::server {
@@ -101,6 +102,13 @@ void HttpServer::Routes::install() {
     if (req.matches[1] != m.name) return send_error(res, model_not_found(req.matches[1]));
     send_json(res, model_object(m.name, m.created, m.ctx_size));
   });
+  // The chat page and its libraries, compiled in (server/web_assets.h). No key needed: the page asks for it.
+  http.Get(R"(/|/index\.html|/assets/.+)", [](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<WebAsset> asset = web_asset(req.path);
+    if (!asset) return send_error(res, ApiError{.status = 404, .message = "no such file", .code = "not_found"});
+    res.set_header("Cache-Control", "no-cache");  // file names carry no version: an upgrade must not serve stale ones
+    res.set_content(asset->body.data(), asset->body.size(), std::string(asset->content_type));
+  });
   http.Get("/health", [this](const auto&, auto& res) {
     if (s_.shutting_down_) return send_json(res, {{"status", "shutting down"}}, 503);
     send_json(res, {{"status", "ok"}});
@@ -114,6 +122,7 @@ httplib::Server::HandlerResponse HttpServer::Routes::before_routing(const httpli
                                                                      httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
   if (req.path == "/health") return R::Unhandled;  // load balancers probe it without a key, also while draining
+  if (req.method == "GET" && web_asset(req.path)) return R::Unhandled;  // the page, which then asks for the key
   if (s_.shutting_down_) {
     send_error(res, ApiError{.status = 503, .message = "the server is shutting down", .type = "server_error",
                              .code = "shutting_down", .retry_after_s = 5});

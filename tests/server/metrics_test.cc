@@ -48,7 +48,9 @@ TEST(Metrics, ExpositionFormatAndValues) {
     } else if (std::regex_match(line, m, type)) {
       typed = m[1];
       EXPECT_EQ(typed, helped) << "TYPE without its HELP: " << line;
-      if (m[2] == "counter") EXPECT_TRUE(typed.ends_with("_total")) << typed;
+      if (m[2] == "counter") {
+        EXPECT_TRUE(typed.ends_with("_total")) << typed;
+      }
     } else if (std::regex_match(line, m, sample)) {
       EXPECT_EQ(m[1], typed) << "sample outside its family: " << line;
       values[m[1].str() + m[2].str()] = std::stod(m[3]);

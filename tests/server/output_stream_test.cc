@@ -40,7 +40,9 @@ Streamed stream(const std::vector<int32_t>& ids, OutputStreamOptions options) {
   auto take = [&](const StreamPiece& p) {
     EXPECT_TRUE(utf8::is_valid(p.reasoning)) << p.reasoning;
     EXPECT_TRUE(utf8::is_valid(p.content)) << p.content;
-    if (!s.content.empty()) EXPECT_TRUE(p.reasoning.empty()) << "reasoning after content: " << p.reasoning;
+    if (!s.content.empty()) {
+      EXPECT_TRUE(p.reasoning.empty()) << "reasoning after content: " << p.reasoning;
+    }
     s.reasoning += p.reasoning;
     s.content += p.content;
   };
