@@ -4,6 +4,7 @@ seeds, DeepSeek's reasoning_content and usage fields, and the thinking budget.
 The fixture model has random weights, so its text is gibberish: the checks are properties (what must hold for
 any output) and comparisons between requests, never pasted outputs.
 """
+import json
 import math
 import unittest
 
@@ -27,6 +28,17 @@ class OpenAIClientTest(unittest.TestCase):
         kw.setdefault("model", MODEL_NAME)
         kw.setdefault("messages", USER)
         return self.client.chat.completions.create(**kw)
+
+    def test_json_object_answers_are_json(self):
+        # Random weights write gibberish, yet under response_format json_object the answer after the (here empty)
+        # reasoning must be a JSON object: complete when the model stopped, a prefix of one when it ran out.
+        for seed in range(6):
+            r = self.chat(max_tokens=160, temperature=1.0, seed=seed, response_format={"type": "json_object"},
+                          extra_body={"max_thinking_tokens": 0})
+            content = r.choices[0].message.content or ""
+            self.assertTrue(content.lstrip().startswith("{"), content)
+            if r.choices[0].finish_reason == "stop":
+                self.assertIsInstance(json.loads(content), dict)
 
     def test_models_list_names_the_served_model(self):
         ids = [m.id for m in self.client.models.list().data]
