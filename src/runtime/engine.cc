@@ -132,7 +132,7 @@ struct Engine::Impl {
   std::vector<std::byte> block_buf;  // one block's bytes on their way to or from the disk tier
 
   void run();
-  bool step();
+  void step();
   void take_incoming(bool block);
   void drop_cancelled();
   void admit();
@@ -268,7 +268,7 @@ void Engine::Impl::run() {
       std::lock_guard lock(mu);
       if (stop) break;
     }
-    if (!step()) continue;
+    step();
   }
   // Stopping: whatever is left is cancelled, its blocks returned.
   take_incoming(false);
@@ -282,17 +282,14 @@ void Engine::Impl::run() {
 void Engine::Impl::take_incoming(bool block) {
   std::unique_lock lock(mu);
   if (block)
-    cv.wait(lock, [&] {
-      if (stop || !incoming.empty()) return true;
-      return false;
-    });
+    cv.wait(lock, [&] { return stop || !incoming.empty(); });
   while (!incoming.empty()) {
     waiting.push_back(std::move(incoming.front()));
     incoming.pop_front();
   }
 }
 
-bool Engine::Impl::step() {
+void Engine::Impl::step() {
   drop_cancelled();
   admit();
   // Decode tokens first (every decoding sequence advances each step), then prefill chunks in admission order
@@ -314,7 +311,7 @@ bool Engine::Impl::step() {
   }
   if (batch.empty()) {
     update_stats();
-    return false;
+    return;
   }
   int64_t total = 0, left = opt.step_tokens;
   for (Sequence* s : batch) {
@@ -352,7 +349,6 @@ bool Engine::Impl::step() {
   }
   std::erase_if(running, [](const auto& s) { return s->state == nullptr; });
   update_stats();
-  return true;
 }
 
 // The chosen token's logprob and the `top` most likely alternatives, from the raw logits saved in `raw`.
