@@ -133,7 +133,7 @@ struct Engine::Impl {
 
   void run();
   void step();
-  void take_incoming(bool block);
+  bool take_incoming(bool block);
   void drop_cancelled();
   void admit();
   bool ensure_block(Sequence& s);
@@ -143,6 +143,7 @@ struct Engine::Impl {
   void finish(Sequence& s, FinishReason reason, const std::string& error = "");
   void release_blocks(Sequence& s);
   void update_stats();
+  void copy_block_figures();
   TokenEvent logprob_event(int32_t id, int top);
 };
 
@@ -267,18 +268,7 @@ void Engine::shutdown(std::chrono::milliseconds grace) {
 // ---- the scheduler thread ----
 
 void Engine::Impl::run() {
-  while (true) {
-    {
-      std::unique_lock lock(mu);
-      if (stop) break;
-    }
-    take_incoming(/*block=*/running.empty() && waiting.empty());
-    {
-      std::lock_guard lock(mu);
-      if (stop) break;
-    }
-    step();
-  }
+  while (take_incoming(/*block=*/running.empty() && waiting.empty())) step();
   // Stopping: whatever is left is cancelled, its blocks returned.
   take_incoming(false);
   for (auto& s : running) finish(*s, FinishReason::kCancelled);
@@ -288,7 +278,9 @@ void Engine::Impl::run() {
   update_stats();
 }
 
-void Engine::Impl::take_incoming(bool block) {
+// Moves newly submitted requests to the waiting queue (blocking until one comes when `block`); false once the
+// engine is stopping.
+bool Engine::Impl::take_incoming(bool block) {
   std::unique_lock lock(mu);
   if (block)
     cv.wait(lock, [&] { return stop || !incoming.empty(); });
@@ -296,6 +288,7 @@ void Engine::Impl::take_incoming(bool block) {
     waiting.push_back(std::move(incoming.front()));
     incoming.pop_front();
   }
+  return !stop;
 }
 
 void Engine::Impl::step() {
@@ -532,8 +525,7 @@ void Engine::Impl::finish(Sequence& s, FinishReason reason, const std::string& e
     if (reason == FinishReason::kCancelled) ++stats.requests_cancelled;
     else ++stats.requests_finished;
     if (s.running) --stats.running;
-    stats.kv_blocks_used = pool->in_use();
-    stats.kv_blocks_cached = pool->cached();
+    copy_block_figures();
   }
   s.running = false;
   {
@@ -547,10 +539,15 @@ void Engine::Impl::finish(Sequence& s, FinishReason reason, const std::string& e
   s.state.reset();  // marks it dead: the caller removes it from `running` or `waiting`
 }
 
-void Engine::Impl::update_stats() {
-  std::lock_guard lock(mu);
+// The pool belongs to the scheduler thread; front ends read its figures from `stats`. Call with `mu` held.
+void Engine::Impl::copy_block_figures() {
   stats.kv_blocks_used = pool->in_use();
   stats.kv_blocks_cached = pool->cached();
+}
+
+void Engine::Impl::update_stats() {
+  std::lock_guard lock(mu);
+  copy_block_figures();
   cv.notify_all();  // shutdown() waits on running/queue becoming empty
 }
 
