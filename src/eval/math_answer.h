@@ -4,6 +4,8 @@
 // \boxed{...} in the response (not in the reasoning). Answers are compared after normalisation: LaTeX spacing and
 // sizing commands, \dfrac/\tfrac, \text{} units, degrees, dollar signs and percent signs are dropped, numbers are
 // read with commas, signs, decimals and fractions, and two numbers agree when they are equal as numbers.
+// Where graders differ (percent signs, unclosed boxes, unbracketed lists, ...), the choice made is listed at the
+// top of math_answer.cc and pinned by a row of tests/eval/math_answer_test.cc.
 #pragma once
 
 #include <optional>
