@@ -25,6 +25,25 @@ std::string default_model_dir() {
   return (fs::path(R1_SOURCE_DIR) / kName).string();
 }
 
+Result<std::string> read_key_file(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return Status::errorf("{} {}: cannot read it", flag, path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string key = s.str();
+  // A key file usually ends with a newline that is not part of the key.
+  key.erase(std::find_if(key.rbegin(), key.rend(), [](unsigned char c) { return !std::isspace(c); }).base(),
+            key.end());
+  if (key.empty()) return Status::errorf("{} {}: the file is empty", flag, path);
+  return key;
+}
+
+std::string model_display_name(const std::string& dir) {
+  fs::path p(dir);
+  if (p.filename().empty()) p = p.parent_path();  // "models/x/"
+  return p.filename().string();
+}
+
 Result<LoadedModel> load(const std::string& dir_arg, const std::string& chat_template_file,
                          const LoadOptions& options) {
   LoadedModel m;

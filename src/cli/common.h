@@ -46,6 +46,12 @@ struct SamplingFlags {
   SamplingParams resolve(const GenerationConfig& g) const;
 };
 
+// An API key kept in a file (trailing whitespace and newline dropped); `flag` names the option in errors.
+Result<std::string> read_key_file(const std::string& path, const char* flag);
+
+// The name a model goes by in APIs and reports: the folder's (or GGUF file's) name.
+std::string model_display_name(const std::string& dir);
+
 // Dims text on a terminal (reasoning), plain otherwise.
 struct Style {
   bool tty;
@@ -73,6 +79,7 @@ CLI::App* add_tokenize_command(CLI::App& app);
 CLI::App* add_quantize_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
 CLI::App* add_serve_command(CLI::App& app);
+CLI::App* add_eval_command(CLI::App& app);
 int cmd_run();
 int cmd_chat();
 int cmd_info();
@@ -80,5 +87,6 @@ int cmd_tokenize();
 int cmd_quantize();
 int cmd_bench();
 int cmd_serve();
+int cmd_eval();
 
 }  // namespace r1::cli

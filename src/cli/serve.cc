@@ -42,24 +42,11 @@ void on_signal(int) {
 }
 
 Result<std::string> read_api_key(const ServeFlags& f) {
-  if (f.api_key_file.empty()) return f.api_key;
-  std::ifstream in(f.api_key_file);
-  if (!in) return Status::errorf("--api-key-file {}: cannot read it", f.api_key_file);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string key = s.str();
-  // A key file usually ends with a newline that is not part of the key.
-  key.erase(std::find_if(key.rbegin(), key.rend(), [](unsigned char c) { return !std::isspace(c); }).base(),
-            key.end());
-  if (key.empty()) return Status::errorf("--api-key-file {}: the file is empty", f.api_key_file);
-  return key;
+  return f.api_key_file.empty() ? Result<std::string>(f.api_key) : read_key_file(f.api_key_file, "--api-key-file");
 }
 
 std::string model_name(const ServeFlags& f, const std::string& dir) {
-  if (!f.alias.empty()) return f.alias;
-  std::filesystem::path p(dir);
-  if (p.filename().empty()) p = p.parent_path();  // "models/x/"
-  return p.filename().string();
+  return f.alias.empty() ? model_display_name(dir) : f.alias;
 }
 
 int fail(const std::string& message) {
