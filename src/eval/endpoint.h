@@ -55,6 +55,22 @@ struct EndpointOptions {
                                                                         // [0.5, 1.5); Retry-After when given
 };
 
+// An endpoint URL taken apart. The scheme is required ("localhost:8080" is an error, not a guess): http or https;
+// the host a name, an IPv4 address or a bracketed IPv6 one ("[::1]"); an optional port and path prefix. No
+// user:password@, query or fragment (the key goes in EndpointOptions::api_key).
+struct EndpointUrl {
+  bool https = false;
+  std::string host;          // without the brackets of an IPv6 literal
+  int port = 0;              // 80 or 443 when the URL gives none
+  std::string request_path;  // "<prefix>/v1/chat/completions", the prefix less trailing "/", "/chat/completions", "/v1"
+
+  std::string to_string() const;  // "http://127.0.0.1:8080/v1/chat/completions", for messages
+};
+Result<EndpointUrl> parse_endpoint_url(const std::string& url);
+
+// Calls run in parallel: each attempt makes its own httplib client (a client is not safe to share between threads,
+// and a connection per sample costs nothing next to a generation). Clients with a request on the wire are kept in a
+// set so that cancel() can shut their sockets down.
 class EndpointBackend : public ChatBackend {
  public:
   // Errors: a URL that is not http(s)://host[:port][/path].
