@@ -32,6 +32,11 @@ def run_eval(*args, timeout=300):
     return subprocess.run([BINARY, "eval", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def read_records(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -65,7 +70,10 @@ class MockEndpoint:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client was killed (the interruption tests)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -135,7 +143,7 @@ class EvalAgainstR1Serve(unittest.TestCase):
                 # The two samples of a problem are drawn with different seeds.
                 s0, s1 = a[pid]["samples"]
                 self.assertNotEqual((s0["reasoning"], s0["content"]), (s1["reasoning"], s1["content"]))
-            summary = json.load(open(os.path.join(tmp, "remote.summary.json")))
+            summary = load_json(os.path.join(tmp, "remote.summary.json"))
             self.assertEqual(summary["problems"], 4)
             self.assertEqual(summary["samples"], 8)
             self.assertEqual(summary["model"], MODEL_NAME)
@@ -153,7 +161,7 @@ class EvalAgainstR1Serve(unittest.TestCase):
             self.assertIn("3 of 5 problems", r.stdout)
             self.assertIn("ETA", r.stderr)
             self.assertEqual(len(read_records(out)), 3)
-            summary = json.load(open(os.path.join(tmp, "r.summary.json")))
+            summary = load_json(os.path.join(tmp, "r.summary.json"))
             self.assertEqual((summary["problems"], summary["samples"], summary["k"]), (3, 6, 2))
             self.assertEqual(summary["problems_in_data"], 5)
             self.assertLessEqual(summary["mean_answer_tokens"], 32)
@@ -190,7 +198,7 @@ class EvalAgainstAScriptedEndpoint(unittest.TestCase):
         self.assertEqual(len(ok), 24)
         self.assertEqual(len(set(ok)), 24)  # each sample answered once
         retried = sum(1 for q, s in ok if s % 3 == 0)
-        summary = json.load(open(os.path.join(self.tmp.name, "r.summary.json")))
+        summary = load_json(os.path.join(self.tmp.name, "r.summary.json"))
         self.assertEqual(summary["run"]["retries"], 3 * retried)
         right = {}
         for q, s in ok:
@@ -218,7 +226,7 @@ class EvalAgainstAScriptedEndpoint(unittest.TestCase):
         rejected = records["What is 4 + 9?"]["samples"]
         self.assertEqual([s["finish_reason"] for s in rejected], ["error", "error"])
         self.assertIn("prompt too long", rejected[0]["error"])
-        summary = json.load(open(os.path.join(self.tmp.name, "r.summary.json")))
+        summary = load_json(os.path.join(self.tmp.name, "r.summary.json"))
         self.assertEqual(summary["rejected"], 2)
         self.assertEqual(len(self.mock.log), 6)  # a 400 is not retried
 
@@ -260,7 +268,7 @@ class EvalAgainstAScriptedEndpoint(unittest.TestCase):
         after = read_records(self.out)
         self.assertEqual(len(after), 16)
         self.assertEqual(len({r["id"] for r in after}), 16)
-        summary = json.load(open(os.path.join(self.tmp.name, "r.summary.json")))
+        summary = load_json(os.path.join(self.tmp.name, "r.summary.json"))
         self.assertEqual(summary["problems"], 16)
         self.assertEqual(summary["run"]["resumed_problems"], len(before))
 
