@@ -208,6 +208,7 @@ def router_margins(model, c):
     """Hooks every DeepseekV3TopkRouter and records the smallest selection margin seen."""
     seen = []
 
+    @torch.no_grad()
     def hook(mod, args, out):
         x = args[0].reshape(-1, c["hidden_size"]).float()
         scores = torch.sigmoid(x @ mod.weight.float().t())

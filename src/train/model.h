@@ -37,6 +37,8 @@ class TrainModel {
   // From a Hugging Face folder (config.json + safetensors in any float dtype, widened to f32).
   static Result<std::unique_ptr<TrainModel>> load(const std::string& dir);
   virtual ~TrainModel() = default;
+  TrainModel(const TrainModel&) = delete;  // layers hold pointers into params()
+  TrainModel& operator=(const TrainModel&) = delete;
 
   ParamStore& params() { return params_; }
   const ParamStore& params() const { return params_; }
@@ -72,8 +74,8 @@ class TrainModel {
   // and generation_config.json of the folder it was loaded from.
   Status save_hf(const std::string& dir) const;
 
-  // The architecture's parameters in ParamStore order (public for tests and tools): HF names and shapes.
-  // Shared by every family: the embedding, final norm and (untied) lm_head.
+  // Adds the parameters every family shares to its list: model.embed_tokens first, model.norm and (untied)
+  // lm_head last, as HF orders them.
   static void add_outer_specs(std::vector<ParamSpec>& specs, int64_t V, int64_t C, bool tied);
 
  public:
