@@ -172,6 +172,36 @@ TEST(TrainModel, RandomInitLlamaAndDeepseekV2MatchInference) {
   }
 }
 
+// HF's _init_weights: matrices N(0, initializer_range²), norms 1, biases 0, the pad_token_id row of the embedding 0.
+TEST(TrainModel, InitFollowsHfInitWeights) {
+  test::TempDir dir;
+  test::write_file(dir.file("config.json"), R"({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"],
+    "vocab_size": 64, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "initializer_range": 0.05, "pad_token_id": 3})");
+  auto model = TrainModel::init(dir.file("config.json"), 11);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const ParamStore& p = (*model)->params();
+  for (size_t i = 0; i < p.size(); ++i) {
+    const ParamSpec& s = p.spec(i);
+    const float* v = p.value(i);
+    SCOPED_TRACE(s.name);
+    if (s.name.ends_with("norm.weight")) {
+      for (int64_t j = 0; j < s.numel(); ++j) ASSERT_EQ(v[j], 1.0f);
+    } else if (s.name.ends_with(".bias")) {
+      for (int64_t j = 0; j < s.numel(); ++j) ASSERT_EQ(v[j], 0.0f);
+    } else {
+      double sq = 0.0;
+      int64_t n = 0;
+      for (int64_t j = 0; j < s.numel(); ++j)
+        if (!(s.name == "model.embed_tokens.weight" && j / 32 == 3)) sq += double(v[j]) * v[j], ++n;
+      EXPECT_NEAR(std::sqrt(sq / double(n)), 0.05, 0.05 * 6 / std::sqrt(double(n))) << "within ~8 standard errors (σ / sqrt(2n)) of the estimate";
+    }
+  }
+  const float* pad_row = p.value(*p.find("model.embed_tokens.weight")) + 3 * 32;
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(pad_row[j], 0.0f);
+  EXPECT_TRUE(p.has("lm_head.weight")) << "tie_word_embeddings defaults to false";
+}
+
 // backward_logprobs with dlogp = -w / Σw is the gradient of the weighted mean loss: the GRPO path and the SFT path
 // (two different op pairs) agree.
 TEST(TrainModel, LogprobBackwardEqualsLossBackward) {
@@ -199,6 +229,33 @@ TEST(TrainModel, LogprobBackwardEqualsLossBackward) {
     EXPECT_NEAR(mean, *loss, 1e-5);
     ASSERT_TRUE(l.model->backward_logprobs(dlogp).is_ok());
     EXPECT_LT(relative_error(p.grads().data(), want), 1e-5);
+  }
+}
+
+// Gradient accumulation: backward() of two sequences (the second shorter, so buffers sized by the first are
+// reused) without zero_grad in between sums their separate gradients.
+TEST(TrainModel, BackwardAccumulatesOverSequences) {
+  for (const char* name : kTrainFixtures) {
+    SCOPED_TRACE(name);
+    Loaded l(name);
+    ASSERT_TRUE(l.model);
+    ParamStore& p = l.model->params();
+    const std::vector<int32_t> a = l.tokens, b(l.tokens.begin() + 3, l.tokens.end() - 2);
+    auto grads_of = [&](const std::vector<int32_t>& seq) {
+      p.zero_grad();
+      EXPECT_TRUE(l.model->forward(seq, seq, {}).is_ok());
+      EXPECT_TRUE(l.model->backward().is_ok());
+      return std::vector<float>(p.grads().begin(), p.grads().end());
+    };
+    std::vector<float> want = grads_of(a);
+    const std::vector<float> gb = grads_of(b);
+    for (size_t i = 0; i < want.size(); ++i) want[i] += gb[i];
+    p.zero_grad();
+    for (const auto* seq : {&a, &b}) {
+      ASSERT_TRUE(l.model->forward(*seq, *seq, {}).is_ok());
+      ASSERT_TRUE(l.model->backward().is_ok());
+    }
+    EXPECT_LT(relative_error(p.grads().data(), want), 1e-6);
   }
 }
 
