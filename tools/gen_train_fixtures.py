@@ -44,7 +44,7 @@ import sys
 import torch
 
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "train")
-T, PROMPT = 12, 4
+T, PROMPT = 20, 6  # T >= 16: linear_backward takes its GEMM path, the one training sequences use
 STEPS = 5
 ADAMW = dict(lr=1e-2, min_lr=1e-3, warmup_steps=2, total_steps=STEPS, beta1=0.9, beta2=0.95, eps=1e-8,
              weight_decay=0.1)
