@@ -78,18 +78,19 @@ class TrainModel {
   // lm_head last, as HF orders them.
   static void add_outer_specs(std::vector<ParamSpec>& specs, int64_t V, int64_t C, bool tied);
 
- public:
   // What every family passes to the constructor (train/model_families.h).
   struct Init {
     HfConfig config;
     std::string config_json;  // config.json's text, written back by save_hf
     std::string source_dir;   // folder the tokenizer and generation_config.json are copied from ("" = none)
     ParamStore params;
-    int64_t vocab_size, hidden_size;
-    double rms_norm_eps;
-    bool tie_word_embeddings;
-    int64_t max_positions;    // longest sequence forward accepts
+    // Set by the family from its typed config.
+    int64_t vocab_size = 0, hidden_size = 0;
+    double rms_norm_eps = 0.0;
+    bool tie_word_embeddings = false;
+    int64_t max_positions = 0;  // longest sequence forward accepts
   };
+
  protected:
   explicit TrainModel(Init init);
 
