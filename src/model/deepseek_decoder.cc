@@ -95,6 +95,14 @@ Result<DeepseekConfig> DeepseekConfig::from(const HfConfig& c, const MoeRouting&
   return d;
 }
 
+MlaDims deepseek_mla_dims(const DeepseekConfig& c) {
+  return {.hidden_size = c.hidden_size, .n_heads = c.num_attention_heads, .q_lora_rank = c.q_lora_rank,
+          .kv_lora_rank = c.kv_lora_rank, .qk_nope_head_dim = c.qk_nope_head_dim,
+          .qk_rope_head_dim = c.qk_rope_head_dim, .v_head_dim = c.v_head_dim, .rms_norm_eps = float(c.rms_norm_eps),
+          .softmax_scale = float(1.0 / std::sqrt(double(c.qk_nope_head_dim + c.qk_rope_head_dim))) *
+                           yarn_softmax_factor(c.rope)};
+}
+
 namespace {
 
 struct DeepseekLayer {
@@ -115,11 +123,7 @@ class DeepseekDecoder final : public DecoderModel {
     hidden_size_ = c.hidden_size;
     vocab_size_ = c.vocab_size;
     rms_norm_eps_ = float(c.rms_norm_eps);
-    dims_ = {.hidden_size = c.hidden_size, .n_heads = c.num_attention_heads, .q_lora_rank = c.q_lora_rank,
-             .kv_lora_rank = c.kv_lora_rank, .qk_nope_head_dim = c.qk_nope_head_dim,
-             .qk_rope_head_dim = c.qk_rope_head_dim, .v_head_dim = c.v_head_dim, .rms_norm_eps = float(c.rms_norm_eps),
-             .softmax_scale = float(1.0 / std::sqrt(double(c.qk_nope_head_dim + c.qk_rope_head_dim))) *
-                              yarn_softmax_factor(c.rope)};
+    dims_ = deepseek_mla_dims(c);
   }
 
   Status load() {

@@ -45,6 +45,14 @@ struct DeepseekConfig {
 };
 
 // Sizes, parameter counts (total, active per token, MTP) and latent-cache bytes of the model `config` describes.
+// The typed config of each architecture file (deepseek_v2.cc, deepseek_v3.cc): DeepseekConfig::from with that
+// version's routing defaults. The trainer (train/model.h) reads configs through these too.
+Result<DeepseekConfig> deepseek_v2_config(const HfConfig& config);
+Result<DeepseekConfig> deepseek_v3_config(const HfConfig& config);
+
+// MLA's dimensions and softmax scale ((Dn + Dr)^-0.5, times YaRN's m^2) for `config`.
+MlaDims deepseek_mla_dims(const DeepseekConfig& config);
+
 ModelInfo describe_deepseek(const DeepseekConfig& config);
 
 Result<std::unique_ptr<Model>> make_deepseek_decoder(const DeepseekConfig& config, WeightStore weights,

@@ -4,9 +4,7 @@
 
 namespace r1 {
 
-namespace {
-
-Result<DeepseekConfig> v2_config(const HfConfig& config) {
+Result<DeepseekConfig> deepseek_v2_config(const HfConfig& config) {
   MoeRouting defaults;
   defaults.topk_method = MoeTopkMethod::kGreedy;
   defaults.scoring_func = MoeScoring::kSoftmax;
@@ -14,16 +12,14 @@ Result<DeepseekConfig> v2_config(const HfConfig& config) {
   return DeepseekConfig::from(config, defaults);
 }
 
-}  // namespace
-
 Result<ModelInfo> describe_deepseek_v2(const HfConfig& config) {
-  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v2_config(config));
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, deepseek_v2_config(config));
   return describe_deepseek(c);
 }
 
 Result<std::unique_ptr<Model>> make_deepseek_v2(const HfConfig& config, WeightStore weights, ModelInfo info,
                                                 const LoadOptions& options) {
-  R1_ASSIGN_OR_RETURN(DeepseekConfig c, v2_config(config));
+  R1_ASSIGN_OR_RETURN(DeepseekConfig c, deepseek_v2_config(config));
   return make_deepseek_decoder(c, std::move(weights), std::move(info), options);
 }
 

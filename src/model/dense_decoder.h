@@ -33,6 +33,11 @@ struct DenseConfig {
 };
 
 // Sizes, parameter counts and cache bytes of the model `config` describes.
+// The typed config of each architecture file (qwen2.cc, llama.cc): DenseConfig::from plus that architecture's own
+// fields and checks. The trainer (train/model.h) reads configs through these too, so each has one parser.
+Result<DenseConfig> qwen2_config(const HfConfig& config);
+Result<DenseConfig> llama_config(const HfConfig& config);
+
 ModelInfo describe_dense(const DenseConfig& config);
 
 Result<std::unique_ptr<Model>> make_dense_decoder(const DenseConfig& config, WeightStore weights, ModelInfo info);

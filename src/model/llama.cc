@@ -3,8 +3,6 @@
 
 namespace r1 {
 
-namespace {
-
 Result<DenseConfig> llama_config(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, DenseConfig::from(config));
   R1_ASSIGN_OR_RETURN(c.attention_bias, config.get_bool("attention_bias", false));
@@ -12,8 +10,6 @@ Result<DenseConfig> llama_config(const HfConfig& config) {
   if (mlp_bias) return Status::errorf("{}: mlp_bias is not supported", config.source());
   return c;
 }
-
-}  // namespace
 
 Result<ModelInfo> describe_llama(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, llama_config(config));

@@ -4,8 +4,6 @@
 
 namespace r1 {
 
-namespace {
-
 Result<DenseConfig> qwen2_config(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, DenseConfig::from(config));
   c.attention_bias = true;
@@ -15,8 +13,6 @@ Result<DenseConfig> qwen2_config(const HfConfig& config) {
   if (sliding) return Status::errorf("{}: use_sliding_window is not supported", config.source());
   return c;
 }
-
-}  // namespace
 
 Result<ModelInfo> describe_qwen2(const HfConfig& config) {
   R1_ASSIGN_OR_RETURN(DenseConfig c, qwen2_config(config));

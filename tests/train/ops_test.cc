@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "kernels/attention.h"
 #include "kernels/ops.h"
@@ -84,6 +85,33 @@ TEST_F(TrainOps, LinearMatchesPlainLoopAndGradients) {
     check_grad("dx", x, dx, loss);
     check_grad("dweight", w, dw, loss);
     if (with_bias) check_grad("dbias", b, db, loss);
+  }
+}
+
+// From kGemmMinRows (16) rows on, linear_backward runs through the GEMM: both paths against a plain double loop,
+// accumulating onto prefilled buffers, with widths no SIMD block divides.
+TEST_F(TrainOps, LinearBackwardBothPathsMatchPlainLoop) {
+  for (const int64_t T : {3, 15, 16, 41}) {
+    SCOPED_TRACE("T = " + std::to_string(T));
+    const int64_t I = 37, O = 19;
+    auto x = random_floats(size_t(T * I), 60), w = random_floats(size_t(O * I), 61), dy = random_floats(size_t(T * O), 62);
+    auto dx = grad_buffer(x.size()), dw = grad_buffer(w.size());
+    linear_backward(dx.data(), dw.data(), nullptr, dy.data(), x.data(), w.data(), T, I, O, pool_);
+    std::vector<float> want_dx(x.size(), kPrefill), want_dw(w.size(), kPrefill);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < I; ++i) {
+        double s = 0.0;
+        for (int64_t o = 0; o < O; ++o) s += double(dy[size_t(t * O + o)]) * w[size_t(o * I + i)];
+        want_dx[size_t(t * I + i)] += float(s);
+      }
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t i = 0; i < I; ++i) {
+        double s = 0.0;
+        for (int64_t t = 0; t < T; ++t) s += double(dy[size_t(t * O + o)]) * x[size_t(t * I + i)];
+        want_dw[size_t(o * I + i)] += float(s);
+      }
+    expect_close(dx, want_dx, 1e-5f, "dinp");
+    expect_close(dw, want_dw, 1e-5f, "dweight");
   }
 }
 
