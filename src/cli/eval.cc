@@ -20,7 +20,7 @@ namespace {
 using json = nlohmann::json;
 
 struct EvalFlags {
-  std::string data, model, endpoint, api_key, api_key_file, out, summary, quant, chat_template;
+  std::string data, model, endpoint, api = "chat", api_key, api_key_file, out, summary, quant, chat_template;
   int64_t k = 8, limit = 0, concurrency = 0, ctx_size = 4096, max_retries = 8;
   double temperature = 0.6, top_p = 0.95, timeout_s = 1800;
   std::optional<int64_t> max_tokens;
@@ -155,8 +155,11 @@ int cmd_eval() {
   // The samples' source: an endpoint, or the model (default: the bundled one) loaded here.
   std::unique_ptr<eval::ChatBackend> backend;
   std::optional<LoadedModel> loaded;
+  bool loaded_plain = false;  // a local model prompted with plain text (--api completions, or no chat template)
   if (!f.endpoint.empty()) {
     if (f.model.empty()) return fail("--endpoint needs --model NAME (the model name the endpoint serves)");
+    if (f.api == "completions" && !f.max_tokens)
+      return fail("--api completions needs --max-tokens (completions endpoints default to 16 tokens)");
     std::string key = f.api_key;
     if (!f.api_key_file.empty()) {
       auto k = read_key_file(f.api_key_file, "--api-key-file");
@@ -170,7 +173,8 @@ int cmd_eval() {
          .model = f.model,
          .api_key = key,
          .timeout = std::chrono::milliseconds(int64_t(f.timeout_s * 1000)),
-         .max_retries = int(f.max_retries)});
+         .max_retries = int(f.max_retries),
+         .completions = f.api == "completions"});
     if (!ep) return fail(ep.message());
     backend = std::move(*ep);
   } else {
@@ -181,11 +185,13 @@ int cmd_eval() {
                                             {.name = model_display_name(loaded->dir),
                                              .parallel = f.concurrency > 0 ? f.concurrency : 16,
                                              .ctx_size = f.ctx_size,
-                                             .kv_memory = size_t(f.kv_memory)});
+                                             .kv_memory = size_t(f.kv_memory),
+                                             .plain_prompt = f.api == "completions"});
     if (!local) return fail(local.message());
-    if ((*local)->plain_prompt())
+    if ((*local)->plain_prompt() && f.api != "completions")
       fmt::print(stderr, "r1 eval: {} has no chat template: prompting with the plain text of the user turn\n",
                  (*local)->model_name());
+    loaded_plain = (*local)->plain_prompt();
     backend = std::move(*local);
   }
   const eval::EvalSettings settings{.model = backend->model_name(),
@@ -193,7 +199,8 @@ int cmd_eval() {
                                     .temperature = f.temperature,
                                     .top_p = f.top_p,
                                     .max_tokens = f.max_tokens,
-                                    .seed = f.seed};
+                                    .seed = f.seed,
+                                    .api = f.endpoint.empty() && loaded_plain ? "completions" : f.api};
 
   std::optional<eval::ResultsFile> file;
   if (!f.out.empty()) {
@@ -252,6 +259,10 @@ CLI::App* add_eval_command(CLI::App& app) {
                                          "--endpoint: the model name to request");
   cmd->add_option("--endpoint", f.endpoint, "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 or "
                                             "https://api.deepseek.com");
+  cmd->add_option("--api", f.api, "chat (/v1/chat/completions, the chat template) or completions (/v1/completions "
+                                  "with the user turn as a plain prompt, for base models; automatic for a local "
+                                  "model without a chat template)")
+      ->check(CLI::IsMember({"chat", "completions"}));
   auto* key = cmd->add_option("--api-key", f.api_key, "Bearer key for --endpoint (default: $OPENAI_API_KEY)");
   cmd->add_option("--api-key-file", f.api_key_file, "Read the key from this file")->excludes(key);
   cmd->add_option("-k,--samples", f.k, "Samples per problem")->check(CLI::Range(1, 1024));

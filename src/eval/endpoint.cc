@@ -11,6 +11,8 @@
 //  - Retry-After is read in its delay-seconds form only; the HTTP-date form falls back to the usual backoff.
 #include "eval/endpoint.h"
 
+#include "eval/plain_prompt.h"
+
 #include <fmt/core.h>
 #include <httplib.h>
 
@@ -36,6 +38,14 @@ using std::chrono::milliseconds;
 constexpr uint64_t kMaxResponseBytes = uint64_t{64} << 20;
 // How much of a non-JSON error body goes into a message.
 constexpr size_t kMaxQuotedBytes = 300;
+// --api completions without max_tokens: r1 eval refuses that, so this only guards direct callers of the backend.
+constexpr int64_t kCompletionsDefaultMaxTokens = 256;
+
+// "<prefix>/v1/chat/completions" -> "<prefix>/v1/completions".
+std::string completions_path(const std::string& chat_path) {
+  constexpr std::string_view kChat = "/chat/completions";
+  return chat_path.substr(0, chat_path.size() - kChat.size()) + "/completions";
+}
 
 // ---- URL pieces ---------------------------------------------------------------------------------------------------
 
@@ -324,14 +334,9 @@ ChatReply EndpointBackend::Impl::complete(const json& request) {
     reply.error = "the chat request is not a JSON object";
     return reply;
   }
-  std::string payload;
-  if (request.contains("model")) {
-    payload = request.dump(-1, ' ', false, json::error_handler_t::replace);
-  } else {
-    json with_model = request;
-    with_model["model"] = options.model;
-    payload = with_model.dump(-1, ' ', false, json::error_handler_t::replace);
-  }
+  json body = options.completions ? completion_request(request, kCompletionsDefaultMaxTokens) : request;
+  if (!body.contains("model")) body["model"] = options.model;
+  const std::string payload = body.dump(-1, ' ', false, json::error_handler_t::replace);
 
   for (int retry = 0;; ++retry) {
     if (cancelled) return cancelled_reply();
@@ -342,7 +347,7 @@ ChatReply EndpointBackend::Impl::complete(const json& request) {
     switch (attempt.kind) {
       case Attempt::Kind::kOk:
         reply.outcome = ChatReply::Outcome::kOk;
-        reply.body = std::move(attempt.body);
+        reply.body = options.completions ? chat_reply(std::move(attempt.body)) : std::move(attempt.body);
         return reply;
       case Attempt::Kind::kRejected:
         reply.outcome = ChatReply::Outcome::kRejected;
@@ -377,7 +382,7 @@ Attempt EndpointBackend::Impl::send_once(const std::string& payload) {
 
   httplib::Request request;
   request.method = "POST";
-  request.path = url.request_path;
+  request.path = options.completions ? completions_path(url.request_path) : url.request_path;
   request.headers = {
       {"Content-Type", "application/json"}, {"Accept", "application/json"}, {"User-Agent", "r1-eval"}};
   if (!options.api_key.empty()) request.headers.emplace("Authorization", "Bearer " + options.api_key);

@@ -53,6 +53,9 @@ struct EndpointOptions {
   std::chrono::milliseconds backoff_initial = std::chrono::seconds(1);  // wait before retry n: initial * 2^n,
   std::chrono::milliseconds backoff_max = std::chrono::seconds(60);     // capped, times a random factor in
                                                                         // [0.5, 1.5); Retry-After when given
+  // POST <prefix>/v1/completions with the user turn as a plain prompt (base models without a chat template);
+  // requests must then carry max_tokens. Replies come back in chat.completion shape.
+  bool completions = false;
 };
 
 // An endpoint URL taken apart. The scheme is required ("localhost:8080" is an error, not a guess): http or https;

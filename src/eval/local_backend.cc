@@ -1,39 +1,12 @@
 #include "eval/local_backend.h"
 
+#include "eval/plain_prompt.h"
 #include "runtime/generation_defaults.h"
 
 namespace r1::eval {
-namespace {
 
 using json = nlohmann::json;
 
-// The chat request as a /v1/completions one: the user turns' text is the prompt, and the answer may use the rest of
-// the context as a chat answer would (completions default to 16 tokens).
-json as_completion_request(const json& chat, int64_t ctx_size) {
-  json c = chat;
-  c.erase("messages");
-  std::string prompt;
-  if (auto m = chat.find("messages"); m != chat.end() && m->is_array())
-    for (const json& message : *m)
-      if (message.is_object() && message.value("role", "") == "user" && message["content"].is_string())
-        prompt += message["content"].get<std::string>() + "\n";
-  c["prompt"] = prompt;
-  if (!c.contains("max_tokens")) c["max_tokens"] = ctx_size;
-  return c;
-}
-
-// A text_completion reply in chat.completion shape.
-json as_chat_reply(json body) {
-  if (auto choices = body.find("choices"); choices != body.end() && choices->is_array())
-    for (json& choice : *choices) {
-      choice["message"] = {{"role", "assistant"}, {"content", choice.value("text", "")}};
-      choice.erase("text");
-    }
-  body["object"] = "chat.completion";
-  return body;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<LocalBackend>> LocalBackend::create(Model& model, const Tokenizer& tokenizer,
                                                            const GenerationConfig& generation,
@@ -54,11 +27,12 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::create(Model& model, const T
                              .fingerprint = "",
                              .created = 0,
                              .vocab_bytes = nullptr};
-  return std::unique_ptr<LocalBackend>(new LocalBackend(std::move(*engine), std::move(served)));
+  const bool plain = options.plain_prompt || tokenizer.chat_template().empty();
+  return std::unique_ptr<LocalBackend>(new LocalBackend(std::move(*engine), std::move(served), plain));
 }
 
-LocalBackend::LocalBackend(std::unique_ptr<Engine> engine, server::ServedModel served)
-    : engine_(std::move(engine)), served_(std::move(served)), plain_prompt_(served_.tokenizer->chat_template().empty()) {}
+LocalBackend::LocalBackend(std::unique_ptr<Engine> engine, server::ServedModel served, bool plain_prompt)
+    : engine_(std::move(engine)), served_(std::move(served)), plain_prompt_(plain_prompt) {}
 
 LocalBackend::~LocalBackend() { engine_->shutdown(std::chrono::milliseconds(0)); }
 
@@ -74,7 +48,7 @@ ChatReply LocalBackend::complete(const nlohmann::json& request) {
   };
   server::GenerationRequest parsed;
   const server::Endpoint endpoint = plain_prompt_ ? server::Endpoint::kCompletion : server::Endpoint::kChat;
-  const json body = plain_prompt_ ? as_completion_request(request, served_.ctx_size) : request;
+  const json body = plain_prompt_ ? completion_request(request, served_.ctx_size) : request;
   if (auto e = server::parse_generation_request(body.dump(), endpoint, parsed)) return refused(*e);
   server::PreparedGeneration prepared;
   if (auto e = server::prepare_generation(served_, parsed, prepared)) return refused(*e);
@@ -99,7 +73,7 @@ ChatReply LocalBackend::complete(const nlohmann::json& request) {
                      .body = {},
                      .error = fmt::format("HTTP {}: {}", response.status, error.dump())};
   }
-  if (plain_prompt_) response.body = as_chat_reply(std::move(response.body));
+  if (plain_prompt_) response.body = chat_reply(std::move(response.body));
   return ChatReply{.outcome = ChatReply::Outcome::kOk, .body = std::move(response.body), .error = "", .attempts = 1};
 }
 

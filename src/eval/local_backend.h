@@ -1,8 +1,9 @@
 // Samples from a model loaded in this process: each call goes through the same request path as `r1 serve`
 // (parse, chat template, sampling defaults, engine, reasoning split, usage) without HTTP, so a local evaluation
 // and one against `r1 serve` of the same model see identical replies. The engine batches the concurrent calls.
-// A model without a chat template (a base model such as the bundled stories260K) is prompted with the user turn's
-// plain text through the completions path, as evaluation harnesses do for base models.
+// A model without a chat template (a base model such as the bundled stories260K), or any model when asked, is
+// prompted with the user turn's plain text through the completions path, as evaluation harnesses do for base
+// models (and as `r1 eval --endpoint … --api completions` asks an endpoint).
 #pragma once
 
 #include <memory>
@@ -20,6 +21,7 @@ struct LocalBackendOptions {
   int64_t parallel = 16;         // sequences decoded at once
   int64_t ctx_size = 4096;       // prompt + completion tokens per sequence
   size_t kv_memory = size_t(2) << 30;
+  bool plain_prompt = false;     // prompt with the user turn's plain text even when the model has a chat template
 };
 
 class LocalBackend : public ChatBackend {
@@ -37,7 +39,7 @@ class LocalBackend : public ChatBackend {
   EngineStats stats() const { return engine_->stats(); }
 
  private:
-  LocalBackend(std::unique_ptr<Engine> engine, server::ServedModel served);
+  LocalBackend(std::unique_ptr<Engine> engine, server::ServedModel served, bool plain_prompt);
   std::unique_ptr<Engine> engine_;
   server::ServedModel served_;
   bool plain_prompt_;

@@ -51,7 +51,7 @@ void split_think_block(SampleResult& s) {
 
 json EvalSettings::to_json() const {
   return {{"model", model}, {"k", k},       {"temperature", temperature}, {"top_p", top_p},
-          {"max_tokens", optional_json(max_tokens)}, {"seed", seed}};
+          {"max_tokens", optional_json(max_tokens)}, {"seed", seed}, {"api", api}};
 }
 
 Result<EvalSettings> EvalSettings::from_json(const json& j) {
@@ -69,6 +69,7 @@ Result<EvalSettings> EvalSettings::from_json(const json& j) {
   s.top_p = p->get<double>();
   s.max_tokens = int_at(j, "max_tokens");
   s.seed = seed->get<uint64_t>();
+  if (const std::string* api = string_at(j, "api")) s.api = *api;
   return s;
 }
 
@@ -82,6 +83,7 @@ std::string EvalSettings::difference(const EvalSettings& o) const {
   if (std::abs(top_p - o.top_p) > 1e-6) note(fmt::format("top-p {} vs {}", top_p, o.top_p));
   if (max_tokens != o.max_tokens) note(fmt::format("max-tokens {} vs {}", opt(max_tokens), opt(o.max_tokens)));
   if (seed != o.seed) note(fmt::format("seed {} vs {}", seed, o.seed));
+  if (api != o.api) note(fmt::format("api {} vs {}", api, o.api));
   return diff;
 }
 

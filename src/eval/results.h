@@ -22,8 +22,9 @@ struct EvalSettings {
   std::string model;
   int64_t k = 8;
   double temperature = 0.6, top_p = 0.95;
-  std::optional<int64_t> max_tokens;  // unset: the endpoint's default (the rest of the context)
+  std::optional<int64_t> max_tokens = std::nullopt;  // unset: the endpoint's default (the rest of the context)
   uint64_t seed = 0;
+  std::string api = "chat";  // "chat", or "completions": the user turn as a plain prompt (base models)
   nlohmann::json to_json() const;
   static Result<EvalSettings> from_json(const nlohmann::json& j);
   // Empty when `other` may continue this run; else what differs.

@@ -1,9 +1,7 @@
 #include "server/http_server.h"
 
-#include <dirent.h>
 #include <fmt/core.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "server/auth.h"
@@ -203,42 +201,25 @@ HttpServer::HttpServer(Engine& engine, const ServedModel& model, ServerOptions o
 
 HttpServer::~HttpServer() = default;
 
-namespace {
-
-// cpp-httplib 0.11 listens with a backlog of 5: when more clients than that connect at once (an evaluation or a
-// benchmark opening 16 streams), the kernel drops the extra SYNs and those clients wait for the 1 s retransmit.
-// Calling listen() again on the listening socket raises its backlog; httplib does not expose the socket, so it is
-// found among this process's descriptors by its local port.
-void widen_listen_backlog(int port) {
-  DIR* fds = opendir("/proc/self/fd");
-  if (!fds) return;
-  while (dirent* entry = readdir(fds)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2 || fd == dirfd(fds)) continue;
-    int listening = 0;
-    socklen_t len = sizeof(listening);
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t addr_len = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
-    int local_port = -1;
-    if (addr.ss_family == AF_INET) local_port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (local_port == port) ::listen(fd, SOMAXCONN);
-  }
-  closedir(fds);
-}
-
-}  // namespace
 
 Status HttpServer::bind() {
+  // cpp-httplib 0.11 listens with a backlog of 5: when more clients connect at once (an evaluation or a benchmark
+  // opening 16 streams), the kernel drops the extra SYNs and those clients wait for the 1 s retransmit. The
+  // socket-options hook is the one place httplib shows the listening socket; listening again after the bind only
+  // resizes its queue.
+  int listening = -1;
+  routes_->http.set_socket_options([&listening](socket_t fd) {
+    httplib::default_socket_options(fd);
+    listening = fd;
+  });
   if (options_.port == 0) {
     port_ = routes_->http.bind_to_any_port(options_.host);
   } else if (routes_->http.bind_to_port(options_.host, options_.port)) {
     port_ = options_.port;
   }
+  routes_->http.set_socket_options(httplib::default_socket_options);  // the hook saw the one socket it was for
   if (port_ <= 0) return Status::errorf("cannot listen on {}:{}", options_.host, options_.port);
-  widen_listen_backlog(port_);
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
   return Status::ok();
 }
 

@@ -56,6 +56,35 @@ TEST(EndpointBackend, NoKeyNoAuthorizationAndTheModelFilledIn) {
   EXPECT_EQ(json::parse(seen.body), kRequest);  // kRequest carries model "m", the options' model
 }
 
+TEST(EndpointBackend, CompletionsApiSendsThePlainPromptAndReadsTheText) {
+  ScriptedServer server([](int, httplib::Response& res) {
+    res.set_content(R"({"object": "text_completion", "choices": [{"index": 0, "text": "It is \\boxed{2}.",
+                        "finish_reason": "stop"}], "usage": {"completion_tokens": 5}})",
+                    "application/json");
+  });
+  EndpointOptions options = fast_options(server.url("/v1"));
+  options.completions = true;
+  auto backend = make_backend(options);
+  ASSERT_TRUE(backend);
+  const json request = {{"model", "m"},
+                        {"messages", json::array({{{"role", "user"}, {"content", "What is 1+1?"}}})},
+                        {"temperature", 0.6},
+                        {"max_tokens", 32}};
+  const ChatReply reply = backend->complete(request);
+  ASSERT_EQ(reply.outcome, ChatReply::Outcome::kOk) << reply.error;
+  EXPECT_EQ(reply.body["choices"][0]["message"]["content"], "It is \\boxed{2}.");
+  EXPECT_FALSE(reply.body["choices"][0].contains("text"));
+  EXPECT_EQ(reply.body["usage"]["completion_tokens"], 5);
+  const Seen seen = server.seen(0);
+  EXPECT_EQ(seen.path, "/v1/completions");
+  const json sent = json::parse(seen.body);
+  EXPECT_EQ(sent["prompt"], "What is 1+1?\n");
+  EXPECT_FALSE(sent.contains("messages"));
+  EXPECT_EQ(sent["max_tokens"], 32);
+  EXPECT_EQ(sent["temperature"], 0.6);
+  EXPECT_EQ(sent["model"], "m");
+}
+
 TEST(EndpointBackend, EveryUrlFormPostsToChatCompletions) {
   ScriptedServer server([](int, httplib::Response& res) { reply_ok(res); });
   const std::pair<const char*, const char*> kForms[] = {

@@ -83,7 +83,9 @@ TEST(EvalLocalBackend, ChatModelThroughTheRunner) {
       ASSERT_TRUE(s.reasoning_tokens && s.answer_tokens);
       EXPECT_LE(*s.reasoning_tokens + *s.answer_tokens, 16);
       // The R1 template opens <think> in the prompt: a random model reasons until it happens to close it.
-      if (*s.reasoning_tokens > 0) EXPECT_FALSE(s.reasoning.empty());
+      if (*s.reasoning_tokens > 0) {
+        EXPECT_FALSE(s.reasoning.empty());
+      }
     }
   EXPECT_EQ(out.progress.output_tokens, [&] {
     int64_t n = 0;

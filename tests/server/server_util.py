@@ -36,8 +36,8 @@ def ensure_openai():
 class Server:
     """`r1 serve --port 0 ARGS` for the length of a `with` block."""
 
-    def __init__(self, *args, startup_timeout=60):
-        self.args = [BINARY, "serve", "-m", MODEL, "--port", "0", *args]
+    def __init__(self, *args, startup_timeout=60, model=MODEL):
+        self.args = [BINARY, "serve", "-m", model, "--port", "0", *args]
         self.startup_timeout = startup_timeout
         self.proc = None
         self.output = []  # every line the server printed

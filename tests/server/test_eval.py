@@ -12,7 +12,9 @@ import threading
 import time
 import unittest
 
-from server_util import BINARY, MODEL, MODEL_NAME, Server, wait_for
+from server_util import BINARY, MODEL, MODEL_NAME, SOURCE, Server, wait_for
+
+BUNDLED = os.path.join(SOURCE, "models", "stories260K")
 
 
 def write_problems(path, n, start=0):
@@ -149,6 +151,30 @@ class EvalAgainstR1Serve(unittest.TestCase):
             self.assertEqual(summary["model"], MODEL_NAME)
             self.assertTrue(summary["complete"])
             self.assertIn("pass@1", remote.stdout)
+
+    def test_bundled_model_locally_and_through_completions(self):
+        """A base model has no chat template: locally it is prompted with the plain user turn, and an endpoint
+        serving it is asked the same through /v1/completions (--api completions): the same samples."""
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "add.jsonl")
+            write_problems(data, 3)
+            common = ["--data", data, "-k", "2", "--max-tokens", "40", "--seed", "9", "-q"]
+            local = run_eval(*common, "--out", os.path.join(tmp, "local.jsonl"))
+            self.assertEqual(local.returncode, 0, local.stderr)
+            with Server(model=BUNDLED) as server:
+                chat = run_eval(*common, "--endpoint", server.base, "--model", "stories260K")
+                self.assertEqual(chat.returncode, 0, chat.stderr)  # every request refused: recorded, not fatal
+                self.assertIn("rejected by the endpoint", chat.stdout)
+                remote = run_eval(*common, "--endpoint", server.base, "--model", "stories260K", "--api", "completions",
+                                  "--out", os.path.join(tmp, "remote.jsonl"))
+                self.assertEqual(remote.returncode, 0, remote.stderr)
+            a = read_records(os.path.join(tmp, "local.jsonl"))
+            b = {r["id"]: r for r in read_records(os.path.join(tmp, "remote.jsonl"))}
+            self.assertEqual(len(a), 3)
+            for r in a:
+                self.assertEqual(r["settings"]["api"], "completions")
+                self.assertEqual([s["content"] for s in r["samples"]], [s["content"] for s in b[r["id"]]["samples"]])
+                self.assertTrue(all(s["content"] for s in r["samples"]))
 
     def test_bundled_model_by_default(self):
         with tempfile.TemporaryDirectory() as tmp:
