@@ -285,7 +285,7 @@ CLI::App* add_train_command(CLI::App& app) {
                                                            "`r1 eval`");
     f.task.add_to(*c);
     c->add_option("--split", f.split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
-    c->add_option("-n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
+    c->add_option("-n,--n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
     c->add_option("--seed", f.seed, "Generator seed");
     c->add_option("--format", f.format, "sft ({prompt, completion, answer}) | eval ({question, answer})")
         ->check(CLI::IsMember({"sft", "eval"}));
@@ -298,7 +298,7 @@ CLI::App* add_train_command(CLI::App& app) {
                                                            "at temperature 0.6, top-p 0.95), as JSON");
     c->add_option("-m,--model", f.model, "Model folder")->required();
     f.task.add_to(*c);
-    c->add_option("-n", f.n, "Held-out problems")->check(CLI::PositiveNumber);
+    c->add_option("-n,--n", f.n, "Held-out problems")->check(CLI::PositiveNumber);
     c->add_option("-k,--samples", f.options.k, "Samples per problem")->check(CLI::PositiveNumber);
     c->add_option("--temperature", f.options.temperature, "Sampling temperature");
     c->add_option("--top-p", f.options.top_p, "Sampling nucleus");

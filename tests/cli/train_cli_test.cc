@@ -41,12 +41,13 @@ TEST(TrainCli, DataWritesWhatEvalAndSftRead) {
   EXPECT_NE(examples->front().prompt.find(r1::eval::kR1MathInstruction), std::string::npos);
 }
 
-TEST(TrainCli, SftFromAConfigStopsAndResumes) {
+TEST(TrainCli, SftFromAConfigRunsAndResumes) {
   r1::test::TempDir dir;
   ASSERT_EQ(r1("train data --task addition --digits 1 --n 4 --out " + dir.file("d.jsonl")).status, 0);
   const std::string base = "train sft --config " + kTinyChat + "/config.json --data " + dir.file("d.jsonl") +
-                           " -o " + dir.file("out") + " --batch-size 2 --lr 1e-3 --save-every 1";
-  const Outcome a = r1(base + " --steps 1");
+                           " --batch-size 2 --lr 1e-3";
+  const std::string out = " -o " + dir.file("out");
+  const Outcome a = r1(base + out + " --steps 1");
   ASSERT_EQ(a.status, 0) << a.out;
   EXPECT_NE(a.out.find("step 1/1  loss"), std::string::npos) << a.out;
   EXPECT_TRUE(fs::exists(dir.file("out/final/model.safetensors")));
@@ -58,12 +59,33 @@ TEST(TrainCli, SftFromAConfigStopsAndResumes) {
   EXPECT_NE(none.status, 0);
   EXPECT_NE(none.out.find("no complete checkpoint"), std::string::npos) << none.out;
   fs::remove_all(dir.file("out"));
-  ASSERT_EQ(r1(base + " --steps 3 --save-every 2").status, 0);
+  ASSERT_EQ(r1(base + out + " --steps 3 --save-every 2").status, 0);
+  ASSERT_TRUE(fs::exists(dir.file("out/checkpoint-2/trainer_state.json")));
   fs::remove_all(dir.file("out/final"));
-  const Outcome resumed = r1(base + " --steps 3 --save-every 2 --resume");
+  const Outcome resumed = r1(base + out + " --steps 3 --save-every 2 --resume");
   ASSERT_EQ(resumed.status, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("resumed from step 2"), std::string::npos) << resumed.out;
   EXPECT_EQ(resumed.out.find("step 1/3"), std::string::npos) << resumed.out;
+}
+
+TEST(TrainCli, CtrlCSavesACheckpointThatResumes) {
+  r1::test::TempDir dir;
+  ASSERT_EQ(r1("train data --task addition --digits 1 --n 4 --out " + dir.file("d.jsonl")).status, 0);
+  const std::string cmd = std::string(R1_BINARY) + " train sft --config " + kTinyChat + "/config.json --data " +
+                          dir.file("d.jsonl") + " -o " + dir.file("out") + " --batch-size 1";
+  // SIGINT after a second, mid-run: exit 130 with a checkpoint at the step reached.
+  const int status = std::system(("timeout --preserve-status -s INT 1 " + cmd + " --steps 1000000 > " + dir.file("log") + " 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  auto checkpoint = r1::train::latest_checkpoint(dir.file("out"));
+  ASSERT_TRUE(checkpoint.has_value());
+  auto state = r1::train::read_trainer_state(*checkpoint);
+  ASSERT_TRUE(state.is_ok()) << state.message();
+  EXPECT_GT((*state)["step"].get<int64_t>(), 0);
+  const Outcome resumed = r1(cmd.substr(std::string(R1_BINARY).size() + 1) + " --resume --steps " +
+                             std::to_string((*state)["step"].get<int64_t>() + 1));
+  EXPECT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resumed from step"), std::string::npos) << resumed.out;
 }
 
 TEST(TrainCli, GrpoStepAndEval) {
