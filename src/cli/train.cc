@@ -1,6 +1,6 @@
 // `r1 train sft | grpo | data | eval`: flags into the options of src/train (sft.h, grpo_trainer.h, tasks.h,
-// rollout.h), progress lines on stderr. Ctrl-C ends a training run with a checkpoint; rerunning the same command
-// resumes it.
+// rollout.h), progress lines on stderr. Ctrl-C ends a training run with a checkpoint; rerunning the same
+// command resumes it.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -22,12 +22,16 @@ struct ModelFlags {
   uint64_t init_seed = 0;
 
   void add_to(CLI::App& cmd) {
-    auto* m = cmd.add_option("-m,--model", model, "Model folder to start from (Hugging Face layout, with tokenizer)");
-    cmd.add_option("--config", config, "config.json of a model trained from scratch (its folder holds the tokenizer)")
+    auto* m = cmd.add_option("-m,--model", model,
+                             "Model folder to start from (Hugging Face layout, with tokenizer)");
+    cmd.add_option("--config", config,
+                   "config.json of a model trained from scratch (its folder holds the tokenizer)")
         ->excludes(m);
     cmd.add_option("--init-seed", init_seed, "Seed of the random initialisation with --config");
   }
-  std::string tokenizer_dir() const { return model.empty() ? fs::path(config).parent_path().string() : model; }
+  std::string tokenizer_dir() const {
+    return model.empty() ? fs::path(config).parent_path().string() : model;
+  }
   Result<std::unique_ptr<train::TrainModel>> load() const {
     if (!model.empty()) return train::TrainModel::load(model);
     if (!config.empty()) return train::TrainModel::init(config, init_seed);
@@ -41,7 +45,8 @@ struct TaskFlags {
   void add_to(CLI::App& cmd) {
     cmd.add_option("--task", task, "addition | multiplication | countdown")
         ->check(CLI::IsMember({"addition", "multiplication", "countdown"}));
-    cmd.add_option("--digits", options.digits, "Digits of each operand (multiplication: of the first factor)");
+    cmd.add_option("--digits", options.digits,
+                   "Digits of each operand (multiplication: of the first factor)");
     cmd.add_option("--digits-b", options.digits_b, "Multiplication: digits of the second factor");
   }
   Result<train::TaskOptions> resolve() const {
@@ -117,22 +122,25 @@ int run_sft() {
   }
   install_interrupt_handler();
   train::SftCallbacks cb{
-      .on_log = [](const train::SftStepLog& s) {
-        fmt::print(stderr, "step {}/{}  loss {:.4f}  lr {:.2e}  grad-norm {:.3f}  {:.0f} tok/s  epoch {}\n", s.step,
-                   s.total_steps, s.loss, s.lr, s.grad_norm, s.tokens_per_s, s.epoch);
-      },
+      .on_log =
+          [](const train::SftStepLog& s) {
+            fmt::print(stderr,
+                       "step {}/{}  loss {:.4f}  lr {:.2e}  grad-norm {:.3f}  {:.0f} tok/s  epoch {}\n",
+                       s.step, s.total_steps, s.loss, s.lr, s.grad_norm, s.tokens_per_s, s.epoch);
+          },
       .stop = [] { return interrupted(); }};
   auto r = train::train_sft(std::move(model), **tokenizer, *examples, f.options, cb, f.resume);
   if (!r) return fail(r.status());
   if (r->resumed_from > 0) fmt::print(stderr, "(resumed from step {})\n", r->resumed_from);
-  if (r->skipped_too_long > 0) fmt::print(stderr, "{} examples longer than --max-seq-len skipped\n", r->skipped_too_long);
+  if (r->skipped_too_long > 0)
+    fmt::print(stderr, "{} examples longer than --max-seq-len skipped\n", r->skipped_too_long);
   if (r->stopped) {
-    fmt::print(stderr, "stopped at step {}: checkpoint saved in {}; rerun the command to resume\n", r->steps_done,
-               f.options.output_dir);
+    fmt::print(stderr, "stopped at step {}: checkpoint saved in {}; rerun the command to resume\n",
+               r->steps_done, f.options.output_dir);
     return 130;
   }
-  fmt::print(stderr, "done: {} steps, last loss {:.4f}, {:.0f} tok/s; model in {}\n", r->steps_done, r->last_loss,
-             r->tokens_per_s, r->final_dir);
+  fmt::print(stderr, "done: {} steps, last loss {:.4f}, {:.0f} tok/s; model in {}\n", r->steps_done,
+             r->last_loss, r->tokens_per_s, r->final_dir);
   return 0;
 }
 
@@ -164,20 +172,22 @@ int run_grpo() {
   }
   install_interrupt_handler();
   train::GrpoCallbacks cb{
-      .on_log = [&o](const train::GrpoStepLog& s) {
-        fmt::print(stderr,
-                   "step {}/{}  reward {:.3f}  acc {:.3f}  format {:.3f}  len {:.1f}  kl {:.4f}  clip {:.3f}  "
-                   "zero-std {:.2f}  grad-norm {:.3f}  gen {:.0f} tok/s  train {:.0f} tok/s  {:.1f} s{}\n",
-                   s.step, o.steps, s.mean_reward, s.accuracy, s.format_rate, s.mean_completion_length, s.kl,
-                   s.clip_fraction, s.zero_std_fraction, s.grad_norm, s.generation_tokens_per_s,
-                   s.training_tokens_per_s, s.seconds, s.updated ? "" : "  (no group with signal: no update)");
-      },
+      .on_log =
+          [&o](const train::GrpoStepLog& s) {
+            fmt::print(
+                stderr,
+                "step {}/{}  reward {:.3f}  acc {:.3f}  format {:.3f}  len {:.1f}  kl {:.4f}  clip {:.3f}  "
+                "zero-std {:.2f}  grad-norm {:.3f}  gen {:.0f} tok/s  train {:.0f} tok/s  {:.1f} s{}\n",
+                s.step, o.steps, s.mean_reward, s.accuracy, s.format_rate, s.mean_completion_length, s.kl,
+                s.clip_fraction, s.zero_std_fraction, s.grad_norm, s.generation_tokens_per_s,
+                s.training_tokens_per_s, s.seconds, s.updated ? "" : "  (no group with signal: no update)");
+          },
       .stop = [] { return interrupted(); }};
   auto r = train::train_grpo(std::move(policy), std::move(reference), **tokenizer, o, cb, f.resume);
   if (!r) return fail(r.status());
   if (r->stopped) {
-    fmt::print(stderr, "stopped at step {}: checkpoint saved in {}; rerun the command to resume\n", r->steps_done,
-               o.output_dir);
+    fmt::print(stderr, "stopped at step {}: checkpoint saved in {}; rerun the command to resume\n",
+               r->steps_done, o.output_dir);
     return 130;
   }
   fmt::print(stderr, "done: {} steps; model in {}; log in {}/train_log.jsonl\n", r->steps_done, r->final_dir,
@@ -192,9 +202,11 @@ int run_data() {
   const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
   auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
   if (!problems) return fail(problems.status());
-  const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems) : train::write_eval_jsonl(f.out, *problems);
+  const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems)
+                                     : train::write_eval_jsonl(f.out, *problems);
   if (!s.is_ok()) return fail(s);
-  fmt::print(stderr, "{} {} problems ({} split) written to {}\n", problems->size(), f.task.task, f.split, f.out);
+  fmt::print(stderr, "{} {} problems ({} split) written to {}\n", problems->size(), f.task.task, f.split,
+             f.out);
   return 0;
 }
 
@@ -209,10 +221,15 @@ int run_eval_tasks() {
   f.options.seed = f.seed;
   auto r = train::evaluate_tasks(*loaded->model, *loaded->tokenizer, *problems, f.options);
   if (!r) return fail(r.status());
-  fmt::print("{}\n", nlohmann::json{{"model", loaded->dir}, {"task", f.task.task}, {"problems", r->problems},
-                                    {"k", f.options.k}, {"temperature", f.options.temperature},
-                                    {"top_p", f.options.top_p}, {"pass_at_1", r->pass_at_1},
-                                    {"format_rate", r->format_rate}, {"truncated_rate", r->truncated_rate},
+  fmt::print("{}\n", nlohmann::json{{"model", loaded->dir},
+                                    {"task", f.task.task},
+                                    {"problems", r->problems},
+                                    {"k", f.options.k},
+                                    {"temperature", f.options.temperature},
+                                    {"top_p", f.options.top_p},
+                                    {"pass_at_1", r->pass_at_1},
+                                    {"format_rate", r->format_rate},
+                                    {"truncated_rate", r->truncated_rate},
                                     {"mean_completion_tokens", r->mean_completion_tokens},
                                     {"tokens_per_s", r->tokens_per_s}}
                          .dump());
@@ -222,40 +239,47 @@ int run_eval_tasks() {
 }  // namespace
 
 CLI::App* add_train_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("train", "Train with the R1 recipe: SFT / distillation, GRPO on verifiable "
-                                              "tasks, task data and held-out evaluation");
+  CLI::App* cmd = app.add_subcommand("train",
+                                     "Train with the R1 recipe: SFT / distillation, GRPO on verifiable "
+                                     "tasks, task data and held-out evaluation");
   cmd->require_subcommand(1);
 
   // --------------------------------------------------------------------------------------------- sft
   {
     SftFlags& f = g_sft;
-    CLI::App* c = g_sft_cmd = cmd->add_subcommand("sft", "Next-token training on JSONL {\"prompt\", \"completion\"} "
-                                                         "with the prompt masked");
+    CLI::App* c = g_sft_cmd = cmd->add_subcommand("sft",
+                                                  "Next-token training on JSONL {\"prompt\", \"completion\"} "
+                                                  "with the prompt masked");
     f.model.add_to(*c);
     c->add_option("--data", f.data, "JSONL of {\"prompt\", \"completion\"}")->required();
-    c->add_option("-o,--output-dir", f.options.output_dir, "Checkpoints, final/ and train_log.jsonl")->required();
+    c->add_option("-o,--output-dir", f.options.output_dir, "Checkpoints, final/ and train_log.jsonl")
+        ->required();
     add_optimizer_flags(*c, f.options.lr, f.options.min_lr, f.options.warmup_steps, f.options.max_grad_norm,
                         f.options.weight_decay, f.options.moe_bias_gamma);
     c->add_option("--steps,--max-steps", f.options.steps, "Optimizer steps (0: from --epochs)");
     c->add_option("--epochs,--num-train-epochs", f.options.epochs, "Passes over the data when --steps is 0");
-    c->add_option("--batch-size", f.options.batch_size, "Sequences per optimizer step (gradient accumulation)")
+    c->add_option("--batch-size", f.options.batch_size,
+                  "Sequences per optimizer step (gradient accumulation)")
         ->check(CLI::PositiveNumber);
     c->add_option("--max-seq-len", f.options.max_seq_len, "Longer examples are skipped");
     c->add_option("--seed", f.options.seed, "Data order");
     c->add_option("--log-every", f.options.log_every, "Steps between progress lines");
     c->add_option("--save-every", f.options.save_every, "Steps between checkpoints (0: final only)");
-    c->add_flag("--resume", f.resume, "Require a checkpoint to resume from (one is resumed automatically anyway)");
+    c->add_flag("--resume", f.resume,
+                "Require a checkpoint to resume from (one is resumed automatically anyway)");
   }
   // -------------------------------------------------------------------------------------------- grpo
   {
     GrpoFlags& f = g_grpo;
     train::GrpoTrainerOptions& o = f.options;
-    CLI::App* c = g_grpo_cmd = cmd->add_subcommand("grpo", "GRPO with rule-based rewards on a verifiable task, "
-                                                           "sampling with r1's engine");
+    CLI::App* c = g_grpo_cmd = cmd->add_subcommand("grpo",
+                                                   "GRPO with rule-based rewards on a verifiable task, "
+                                                   "sampling with r1's engine");
     f.model.add_to(*c);
     f.task.add_to(*c);
     c->add_option("-o,--output-dir", o.output_dir, "Checkpoints, final/ and train_log.jsonl")->required();
-    add_optimizer_flags(*c, o.lr, o.min_lr, o.warmup_steps, o.max_grad_norm, o.weight_decay, o.moe_bias_gamma);
+    add_optimizer_flags(*c, o.lr, o.min_lr, o.warmup_steps, o.max_grad_norm, o.weight_decay,
+                        o.moe_bias_gamma);
     c->add_option("--steps,--max-steps", o.steps, "Optimizer steps");
     c->add_option("--prompts-per-step", o.prompts_per_step, "Problems per step");
     c->add_option("--num-generations", o.grpo.num_generations, "Samples per problem (G)");
@@ -276,13 +300,15 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--parallel", o.parallel, "Sequences decoded at once");
     c->add_option("--log-every", o.log_every, "Steps between progress lines");
     c->add_option("--save-every", o.save_every, "Steps between checkpoints (0: final only)");
-    c->add_flag("--resume", f.resume, "Require a checkpoint to resume from (one is resumed automatically anyway)");
+    c->add_flag("--resume", f.resume,
+                "Require a checkpoint to resume from (one is resumed automatically anyway)");
   }
   // -------------------------------------------------------------------------------------------- data
   {
     DataFlags& f = g_data;
-    CLI::App* c = g_data_cmd = cmd->add_subcommand("data", "Write task problems as JSONL for `r1 train sft` or "
-                                                           "`r1 eval`");
+    CLI::App* c = g_data_cmd = cmd->add_subcommand("data",
+                                                   "Write task problems as JSONL for `r1 train sft` or "
+                                                   "`r1 eval`");
     f.task.add_to(*c);
     c->add_option("--split", f.split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
     c->add_option("-n,--n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
@@ -294,8 +320,9 @@ CLI::App* add_train_command(CLI::App& app) {
   // -------------------------------------------------------------------------------------------- eval
   {
     EvalFlags& f = g_eval_tasks;
-    CLI::App* c = g_eval_cmd = cmd->add_subcommand("eval", "Held-out pass@1 and format rate on a task (k samples "
-                                                           "at temperature 0.6, top-p 0.95), as JSON");
+    CLI::App* c = g_eval_cmd = cmd->add_subcommand("eval",
+                                                   "Held-out pass@1 and format rate on a task (k samples "
+                                                   "at temperature 0.6, top-p 0.95), as JSON");
     c->add_option("-m,--model", f.model, "Model folder")->required();
     f.task.add_to(*c);
     c->add_option("-n,--n", f.n, "Held-out problems")->check(CLI::PositiveNumber);

@@ -1,10 +1,10 @@
 #include "train/checkpoint.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <sstream>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace r1::train {
 namespace fs = std::filesystem;
@@ -14,7 +14,8 @@ namespace {
 // The step of a folder named checkpoint-<digits>, else -1.
 int64_t checkpoint_step(const std::string& name) {
   constexpr std::string_view kPrefix = "checkpoint-";
-  if (!name.starts_with(kPrefix) || name.size() == kPrefix.size() || name.size() > kPrefix.size() + 15) return -1;
+  if (!name.starts_with(kPrefix) || name.size() == kPrefix.size() || name.size() > kPrefix.size() + 15)
+    return -1;
   int64_t step = 0;
   for (char c : name.substr(kPrefix.size())) {
     if (c < '0' || c > '9') return -1;
@@ -31,8 +32,8 @@ bool is_complete(const fs::path& dir) {
 
 }  // namespace
 
-Status save_checkpoint(const std::string& output_dir, int64_t step, const TrainModel& model, const AdamW& optimizer,
-                       nlohmann::json state) {
+Status save_checkpoint(const std::string& output_dir, int64_t step, const TrainModel& model,
+                       const AdamW& optimizer, nlohmann::json state) {
   const fs::path final_dir = fs::path(output_dir) / fmt::format("checkpoint-{}", step);
   const fs::path partial = fs::path(output_dir) / fmt::format("checkpoint-{}.partial", step);
   std::error_code ec;
@@ -48,8 +49,9 @@ Status save_checkpoint(const std::string& output_dir, int64_t step, const TrainM
   }
   fs::remove_all(final_dir, ec);
   fs::rename(partial, final_dir, ec);
-  if (ec) return Status::errorf("{}: cannot rename {} into place: {}", final_dir.string(), partial.string(),
-                                ec.message());
+  if (ec)
+    return Status::errorf("{}: cannot rename {} into place: {}", final_dir.string(), partial.string(),
+                          ec.message());
   return Status::ok();
 }
 
@@ -99,7 +101,8 @@ Result<TrainLog> TrainLog::open(const std::string& output_dir, int64_t resume_st
     for (std::string line; std::getline(in, line);) {
       nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       // A line cut by the crash does not parse and goes too.
-      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() && j["step"].get<int64_t>() <= resume_step)
+      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+          j["step"].get<int64_t>() <= resume_step)
         kept.push_back(line);
     }
   }

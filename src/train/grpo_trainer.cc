@@ -1,11 +1,11 @@
 #include "train/grpo_trainer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "train/optim.h"
 
@@ -37,7 +37,8 @@ Sequence sequence_of(const std::vector<int32_t>& prompt, const Rollout& r) {
 
 }  // namespace
 
-// ---------------------------------------------------------------------------------------------------- options
+// ----------------------------------------------------------------------------------------------------
+// options
 
 Status GrpoTrainerOptions::validate() const {
   R1_RETURN_IF_ERROR(grpo.validate());
@@ -45,39 +46,71 @@ Status GrpoTrainerOptions::validate() const {
   if (prompts_per_step < 1) return Status::errorf("prompts_per_step {} < 1", prompts_per_step);
   if (steps < 1) return Status::errorf("steps {} < 1", steps);
   if (!(top_p > 0 && top_p <= 1)) return Status::errorf("top_p {} outside (0, 1]", top_p);
-  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr) return Status::errorf("lr {} / min_lr {}: need 0 <= min_lr <= lr, lr > 0", lr, min_lr);
-  if (warmup_steps < 0 || weight_decay < 0 || moe_bias_gamma < 0) return Status::error("negative warmup, decay or gamma");
+  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr)
+    return Status::errorf("lr {} / min_lr {}: need 0 <= min_lr <= lr, lr > 0", lr, min_lr);
+  if (warmup_steps < 0 || weight_decay < 0 || moe_bias_gamma < 0)
+    return Status::error("negative warmup, decay or gamma");
   if (!(adam_beta1 >= 0 && adam_beta1 < 1 && adam_beta2 >= 0 && adam_beta2 < 1))
     return Status::error("adam betas must lie in [0, 1)");
-  if (parallel < 1 || log_every < 1 || save_every < 0) return Status::error("parallel, log_every >= 1, save_every >= 0");
+  if (parallel < 1 || log_every < 1 || save_every < 0)
+    return Status::error("parallel, log_every >= 1, save_every >= 0");
   if (output_dir.empty()) return Status::error("no output_dir");
   return Status::ok();
 }
 
 nlohmann::json GrpoTrainerOptions::to_json() const {
-  return {{"num_generations", grpo.num_generations}, {"beta", grpo.beta}, {"epsilon", grpo.epsilon},
-          {"epsilon_high", grpo.upper_epsilon()}, {"loss_type", loss_type_name(grpo.loss_type)},
+  return {{"num_generations", grpo.num_generations},
+          {"beta", grpo.beta},
+          {"epsilon", grpo.epsilon},
+          {"epsilon_high", grpo.upper_epsilon()},
+          {"loss_type", loss_type_name(grpo.loss_type)},
           {"scale_rewards", scale_rewards_name(grpo.scale_rewards)},
-          {"max_completion_length", grpo.max_completion_length}, {"temperature", grpo.temperature},
-          {"mask_truncated_completions", grpo.mask_truncated_completions}, {"task", task_kind_name(task.kind)},
-          {"digits", task.digits}, {"digits_b", task.digits_b}, {"accuracy_weight", reward_weights.accuracy},
-          {"format_weight", reward_weights.format}, {"prompts_per_step", prompts_per_step}, {"steps", steps},
-          {"top_p", top_p}, {"dynamic_sampling", dynamic_sampling}, {"lr", lr}, {"min_lr", min_lr},
-          {"warmup_steps", warmup_steps}, {"max_grad_norm", max_grad_norm}, {"weight_decay", weight_decay},
-          {"adam_beta1", adam_beta1}, {"adam_beta2", adam_beta2}, {"moe_bias_gamma", moe_bias_gamma},
-          {"seed", seed}, {"output_dir", output_dir}};
+          {"max_completion_length", grpo.max_completion_length},
+          {"temperature", grpo.temperature},
+          {"mask_truncated_completions", grpo.mask_truncated_completions},
+          {"task", task_kind_name(task.kind)},
+          {"digits", task.digits},
+          {"digits_b", task.digits_b},
+          {"accuracy_weight", reward_weights.accuracy},
+          {"format_weight", reward_weights.format},
+          {"prompts_per_step", prompts_per_step},
+          {"steps", steps},
+          {"top_p", top_p},
+          {"dynamic_sampling", dynamic_sampling},
+          {"lr", lr},
+          {"min_lr", min_lr},
+          {"warmup_steps", warmup_steps},
+          {"max_grad_norm", max_grad_norm},
+          {"weight_decay", weight_decay},
+          {"adam_beta1", adam_beta1},
+          {"adam_beta2", adam_beta2},
+          {"moe_bias_gamma", moe_bias_gamma},
+          {"seed", seed},
+          {"output_dir", output_dir}};
 }
 
 nlohmann::json GrpoStepLog::to_json() const {
-  return {{"step", step}, {"reward", mean_reward}, {"accuracy", accuracy}, {"format", format_rate},
-          {"completion_length", mean_completion_length}, {"truncated", truncated_fraction}, {"kl", kl},
-          {"clip_fraction", clip_fraction}, {"frac_reward_zero_std", zero_std_fraction}, {"loss", loss},
-          {"grad_norm", grad_norm}, {"lr", lr}, {"groups_kept", groups_kept}, {"updated", updated},
-          {"generation_tokens_per_s", generation_tokens_per_s}, {"training_tokens_per_s", training_tokens_per_s},
+  return {{"step", step},
+          {"reward", mean_reward},
+          {"accuracy", accuracy},
+          {"format", format_rate},
+          {"completion_length", mean_completion_length},
+          {"truncated", truncated_fraction},
+          {"kl", kl},
+          {"clip_fraction", clip_fraction},
+          {"frac_reward_zero_std", zero_std_fraction},
+          {"loss", loss},
+          {"grad_norm", grad_norm},
+          {"lr", lr},
+          {"groups_kept", groups_kept},
+          {"updated", updated},
+          {"generation_tokens_per_s", generation_tokens_per_s},
+          {"training_tokens_per_s", training_tokens_per_s},
           {"seconds", seconds}};
 }
 
-// ----------------------------------------------------------------------------------------------------- pieces
+// -----------------------------------------------------------------------------------------------------
+// pieces
 
 std::vector<ScoredRollout> score_rollouts(const Tokenizer& tokenizer, std::span<const TaskProblem> problems,
                                           std::vector<Rollout> rollouts, const RewardWeights& weights,
@@ -88,9 +121,10 @@ std::vector<ScoredRollout> score_rollouts(const Tokenizer& tokenizer, std::span<
     const TaskProblem& problem = problems[size_t(r.prompt)];
     std::string text = completion_text(tokenizer, r, stops);
     const CompletionReward reward =
-        reward_function ? reward_function(problem, text)
-                        : score_completion(text, [&](std::string_view boxed) { return check_answer(problem, boxed); },
-                                           weights);
+        reward_function
+            ? reward_function(problem, text)
+            : score_completion(
+                  text, [&](std::string_view boxed) { return check_answer(problem, boxed); }, weights);
     out.push_back({std::move(r), std::move(text), reward});
   }
   return out;
@@ -101,10 +135,12 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
                                         std::span<const Rollout> rollouts, std::span<const double> rewards,
                                         bool dynamic_sampling) {
   R1_RETURN_IF_ERROR(config.validate());
-  if (rewards.size() != rollouts.size()) return Status::errorf("{} rewards for {} rollouts", rewards.size(), rollouts.size());
+  if (rewards.size() != rollouts.size())
+    return Status::errorf("{} rewards for {} rollouts", rewards.size(), rollouts.size());
   if (config.beta > 0 && !reference) return Status::error("beta > 0 needs a reference model");
   for (const Rollout& r : rollouts)
-    if (r.prompt < 0 || r.prompt >= int64_t(prompts.size()) || r.completion.empty() || prompts[size_t(r.prompt)].empty())
+    if (r.prompt < 0 || r.prompt >= int64_t(prompts.size()) || r.completion.empty() ||
+        prompts[size_t(r.prompt)].empty())
       return Status::errorf("a rollout of prompt {} without prompt or completion tokens", r.prompt);
   const int64_t G = config.num_generations;
   R1_ASSIGN_OR_RETURN(GroupAdvantages adv, group_advantages(rewards, G, config.scale_rewards));
@@ -134,9 +170,9 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
     truncated[size_t(n)] = r.truncated;
     advantages[size_t(n)] = adv.advantages[rows[size_t(n)]];
   }
-  // With beta = 0 and the ratio 1 by construction, the gradient −A·w does not depend on the log-probs' values, so
-  // the policy's forward is needed only once, in the backward pass below; with beta > 0, k3 needs logp_new and the
-  // reference's log-probs first.
+  // With beta = 0 and the ratio 1 by construction, the gradient −A·w does not depend on the log-probs'
+  // values, so the policy's forward is needed only once, in the backward pass below; with beta > 0, k3 needs
+  // logp_new and the reference's log-probs first.
   if (config.beta > 0) {
     logp_ref.assign(size_t(N * T), 0.0f);
     for (int64_t n = 0; n < N; ++n) {
@@ -148,8 +184,13 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
       std::copy_n(lr.begin() + s.first, r.completion.size(), logp_ref.begin() + n * T);
     }
   }
-  const GrpoBatch<float> batch{.num_sequences = N, .num_positions = T, .logp_new = logp_new, .logp_ref = logp_ref,
-                               .completion_mask = mask, .advantages = advantages, .truncated = truncated};
+  const GrpoBatch<float> batch{.num_sequences = N,
+                               .num_positions = T,
+                               .logp_new = logp_new,
+                               .logp_ref = logp_ref,
+                               .completion_mask = mask,
+                               .advantages = advantages,
+                               .truncated = truncated};
   R1_ASSIGN_OR_RETURN(GrpoLossResult loss, grpo_loss<float>(config, batch, dlogp));
   stats.loss = loss.loss;
   stats.mean_kl = loss.mean_kl;
@@ -177,7 +218,8 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
                               const GrpoCallbacks& callbacks, bool must_resume) {
   R1_RETURN_IF_ERROR(options.validate());
   if (options.grpo.beta > 0 && !reference) return Status::error("beta > 0 needs a reference model");
-  const AdamWConfig adamw{.beta1 = options.adam_beta1, .beta2 = options.adam_beta2, .weight_decay = options.weight_decay};
+  const AdamWConfig adamw{
+      .beta1 = options.adam_beta1, .beta2 = options.adam_beta2, .weight_decay = options.weight_decay};
   GrpoResult result;
   std::unique_ptr<AdamW> optimizer;
   int64_t step = 0;
@@ -187,7 +229,8 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
     if (r.state.value("kind", "") != "grpo" || saved.value("seed", uint64_t(0)) != options.seed ||
         saved.value("prompts_per_step", int64_t(0)) != options.prompts_per_step ||
         saved.value("task", "") != task_kind_name(options.task.kind))
-      return Status::errorf("{}: made by another kind of run, or with another task, seed or prompts_per_step", *dir);
+      return Status::errorf("{}: made by another kind of run, or with another task, seed or prompts_per_step",
+                            *dir);
     policy = std::move(r.model);
     optimizer = std::move(r.optimizer);
     step = result.resumed_from = r.step;
@@ -200,7 +243,9 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
   R1_ASSIGN_OR_RETURN(TrainLog log, TrainLog::open(options.output_dir, step));
   R1_ASSIGN_OR_RETURN(TaskGenerator tasks, TaskGenerator::create(options.task, Split::kTrain, options.seed));
   for (int64_t i = 0; i < step * options.prompts_per_step; ++i) R1_RETURN_IF_ERROR(tasks.next().status());
-  const LrSchedule schedule{.lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup_steps,
+  const LrSchedule schedule{.lr = options.lr,
+                            .min_lr = options.min_lr,
+                            .warmup_steps = options.warmup_steps,
                             .total_steps = options.steps};
   const std::vector<int32_t> stops = stop_ids_of(tokenizer);
   const int64_t G = options.grpo.num_generations;
@@ -223,14 +268,16 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
     std::vector<Rollout> rollouts;
     {
       R1_ASSIGN_OR_RETURN(std::unique_ptr<Model> sampler, policy->inference_model());
-      const RolloutOptions ro{.samples_per_prompt = G, .max_tokens = options.grpo.max_completion_length,
-                              .temperature = options.grpo.temperature, .top_p = options.top_p,
+      const RolloutOptions ro{.samples_per_prompt = G,
+                              .max_tokens = options.grpo.max_completion_length,
+                              .temperature = options.grpo.temperature,
+                              .top_p = options.top_p,
                               .seed = options.seed ^ (0xD1B54A32D192ED03ull * uint64_t(step + 1)),
                               .parallel = options.parallel};
       R1_ASSIGN_OR_RETURN(rollouts, sample_rollouts(*sampler, prompts, stops, ro, &gen));
     }
-    std::vector<ScoredRollout> scored = score_rollouts(tokenizer, problems, std::move(rollouts), options.reward_weights,
-                                                       callbacks.reward);
+    std::vector<ScoredRollout> scored =
+        score_rollouts(tokenizer, problems, std::move(rollouts), options.reward_weights, callbacks.reward);
     if (callbacks.on_rollouts) callbacks.on_rollouts(step + 1, problems, scored);
 
     GrpoStepLog entry{.step = step + 1, .lr = schedule.at(step)};
@@ -251,8 +298,8 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
     entry.generation_tokens_per_s = double(gen.tokens) / std::max(gen.seconds, 1e-9);
 
     const auto t1 = std::chrono::steady_clock::now();
-    R1_ASSIGN_OR_RETURN(GrpoUpdateStats u, grpo_accumulate(*policy, reference.get(), options.grpo, prompts, batch,
-                                                           rewards, options.dynamic_sampling));
+    R1_ASSIGN_OR_RETURN(GrpoUpdateStats u, grpo_accumulate(*policy, reference.get(), options.grpo, prompts,
+                                                           batch, rewards, options.dynamic_sampling));
     entry.loss = u.loss, entry.kl = u.mean_kl, entry.clip_fraction = u.clip_fraction;
     entry.zero_std_fraction = u.zero_std_fraction, entry.groups_kept = u.groups_kept;
     entry.updated = u.groups_kept > 0;

@@ -1,9 +1,9 @@
 #include "train/rollout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-
-#include <fmt/format.h>
 
 #include "eval/dataset.h"
 #include "runtime/engine.h"
@@ -32,7 +32,8 @@ Result<std::vector<Rollout>> sample_rollouts(Model& model, std::span<const std::
   int64_t longest = 0;
   for (const auto& p : prompts) longest = std::max<int64_t>(longest, int64_t(p.size()));
   EngineOptions eo{.max_running = std::min<int64_t>(options.parallel, std::max<int64_t>(N, 1)),
-                   .max_waiting = std::max<int64_t>(N, 1), .ctx_size = longest + options.max_tokens};
+                   .max_waiting = std::max<int64_t>(N, 1),
+                   .ctx_size = longest + options.max_tokens};
   R1_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::create(model, eo));
 
   std::vector<std::shared_ptr<RequestHandle>> handles;
@@ -57,7 +58,8 @@ Result<std::vector<Rollout>> sample_rollouts(Model& model, std::span<const std::
   int64_t tokens = 0;
   std::vector<TokenEvent> events;
   for (size_t i = 0; i < handles.size(); ++i) {
-    while (handles[i]->next(events, std::chrono::milliseconds(100))) {}
+    while (handles[i]->next(events, std::chrono::milliseconds(100))) {
+    }
     for (const TokenEvent& e : events) out[i].completion.push_back(e.id);
     events.clear();
     if (!handles[i]->error().empty()) {
@@ -77,11 +79,13 @@ Result<std::vector<Rollout>> sample_rollouts(Model& model, std::span<const std::
 
 Result<std::vector<int32_t>> problem_prompt(const Tokenizer& tokenizer, const TaskProblem& problem) {
   const ChatMessage user{.role = "user", .content = eval::r1_user_prompt(problem.question)};
-  R1_ASSIGN_OR_RETURN(std::string text, render_chat(tokenizer, std::span(&user, 1), /*add_generation_prompt=*/true));
+  R1_ASSIGN_OR_RETURN(std::string text,
+                      render_chat(tokenizer, std::span(&user, 1), /*add_generation_prompt=*/true));
   return tokenizer.encode(text, /*add_special=*/false);
 }
 
-std::string completion_text(const Tokenizer& tokenizer, const Rollout& rollout, std::span<const int32_t> stop_ids) {
+std::string completion_text(const Tokenizer& tokenizer, const Rollout& rollout,
+                            std::span<const int32_t> stop_ids) {
   std::span<const int32_t> ids = rollout.completion;
   if (!ids.empty() && std::find(stop_ids.begin(), stop_ids.end(), ids.back()) != stop_ids.end())
     ids = ids.first(ids.size() - 1);
@@ -93,8 +97,8 @@ std::vector<int32_t> stop_ids_of(const Tokenizer& tokenizer) {
   return {};
 }
 
-Result<EvalResult> evaluate_tasks(Model& model, const Tokenizer& tokenizer, std::span<const TaskProblem> problems,
-                                  const EvalOptions& options) {
+Result<EvalResult> evaluate_tasks(Model& model, const Tokenizer& tokenizer,
+                                  std::span<const TaskProblem> problems, const EvalOptions& options) {
   if (problems.empty()) return Status::error("no problems to evaluate");
   std::vector<std::vector<int32_t>> prompts;
   for (const TaskProblem& p : problems) {
@@ -103,17 +107,20 @@ Result<EvalResult> evaluate_tasks(Model& model, const Tokenizer& tokenizer, std:
   }
   const std::vector<int32_t> stops = stop_ids_of(tokenizer);
   RolloutStats stats;
-  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts,
-                      sample_rollouts(model, prompts, stops,
-                                      {.samples_per_prompt = options.k, .max_tokens = options.max_tokens,
-                                       .temperature = options.temperature, .top_p = options.top_p,
-                                       .seed = options.seed, .parallel = options.parallel},
-                                      &stats));
+  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, sample_rollouts(model, prompts, stops,
+                                                                     {.samples_per_prompt = options.k,
+                                                                      .max_tokens = options.max_tokens,
+                                                                      .temperature = options.temperature,
+                                                                      .top_p = options.top_p,
+                                                                      .seed = options.seed,
+                                                                      .parallel = options.parallel},
+                                                                     &stats));
   EvalResult r{.problems = int64_t(problems.size())};
   for (const Rollout& ro : rollouts) {
     const TaskProblem& problem = problems[size_t(ro.prompt)];
-    const CompletionReward reward = score_completion(
-        completion_text(tokenizer, ro, stops), [&](std::string_view boxed) { return check_answer(problem, boxed); });
+    const CompletionReward reward =
+        score_completion(completion_text(tokenizer, ro, stops),
+                         [&](std::string_view boxed) { return check_answer(problem, boxed); });
     r.pass_at_1 += reward.accuracy;
     r.format_rate += reward.format;
     r.truncated_rate += ro.truncated;

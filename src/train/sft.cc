@@ -1,11 +1,11 @@
 #include "train/sft.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "sampling/sampler.h"
 #include "tokenizer/chat_format.h"
@@ -14,7 +14,8 @@
 namespace r1::train {
 namespace fs = std::filesystem;
 
-// ------------------------------------------------------------------------------------------------------- data
+// -------------------------------------------------------------------------------------------------------
+// data
 
 Result<std::vector<SftExample>> read_sft_jsonl(const std::string& path) {
   std::ifstream in(path);
@@ -38,7 +39,8 @@ Result<std::vector<SftExample>> read_sft_jsonl(const std::string& path) {
 Result<SftSequence> tokenize_sft(const Tokenizer& tokenizer, const SftExample& example) {
   if (!tokenizer.eos_id()) return Status::error("the tokenizer has no EOS token to end completions with");
   const ChatMessage user{.role = "user", .content = example.prompt};
-  R1_ASSIGN_OR_RETURN(std::string prompt, render_chat(tokenizer, std::span(&user, 1), /*add_generation_prompt=*/true));
+  R1_ASSIGN_OR_RETURN(std::string prompt,
+                      render_chat(tokenizer, std::span(&user, 1), /*add_generation_prompt=*/true));
   SftSequence s;
   s.ids = tokenizer.encode(prompt, /*add_special=*/false);
   s.prompt_tokens = int64_t(s.ids.size());
@@ -79,10 +81,12 @@ Result<double> sft_accumulate(TrainModel& model, std::span<const SftBatchRow> ro
   return loss / weight_sum;
 }
 
-// ---------------------------------------------------------------------------------------------------- options
+// ----------------------------------------------------------------------------------------------------
+// options
 
 Status SftOptions::validate() const {
-  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr) return Status::errorf("lr {} / min_lr {}: need 0 <= min_lr <= lr, lr > 0", lr, min_lr);
+  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr)
+    return Status::errorf("lr {} / min_lr {}: need 0 <= min_lr <= lr, lr > 0", lr, min_lr);
   if (warmup_steps < 0) return Status::errorf("warmup_steps {} < 0", warmup_steps);
   if (steps < 0 || (steps == 0 && !(epochs > 0))) return Status::error("need steps > 0 or epochs > 0");
   if (batch_size < 1) return Status::errorf("batch_size {} < 1", batch_size);
@@ -97,10 +101,21 @@ Status SftOptions::validate() const {
 }
 
 nlohmann::json SftOptions::to_json() const {
-  return {{"lr", lr}, {"min_lr", min_lr}, {"warmup_steps", warmup_steps}, {"steps", steps}, {"epochs", epochs},
-          {"batch_size", batch_size}, {"max_seq_len", max_seq_len}, {"max_grad_norm", max_grad_norm},
-          {"weight_decay", weight_decay}, {"adam_beta1", adam_beta1}, {"adam_beta2", adam_beta2}, {"seed", seed},
-          {"moe_bias_gamma", moe_bias_gamma}, {"log_every", log_every}, {"save_every", save_every},
+  return {{"lr", lr},
+          {"min_lr", min_lr},
+          {"warmup_steps", warmup_steps},
+          {"steps", steps},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"max_seq_len", max_seq_len},
+          {"max_grad_norm", max_grad_norm},
+          {"weight_decay", weight_decay},
+          {"adam_beta1", adam_beta1},
+          {"adam_beta2", adam_beta2},
+          {"seed", seed},
+          {"moe_bias_gamma", moe_bias_gamma},
+          {"log_every", log_every},
+          {"save_every", save_every},
           {"output_dir", output_dir}};
 }
 
@@ -171,23 +186,29 @@ Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& 
     sequences.push_back(std::move(s));
   }
   if (sequences.empty())
-    return Status::errorf("no example fits max_seq_len {} ({} skipped)", options.max_seq_len, result.skipped_too_long);
+    return Status::errorf("no example fits max_seq_len {} ({} skipped)", options.max_seq_len,
+                          result.skipped_too_long);
   result.sequences = int64_t(sequences.size());
   const uint64_t data_fingerprint = fingerprint(sequences);
   const int64_t B = options.batch_size;
-  result.total_steps = options.steps > 0 ? options.steps
-                                         : int64_t(std::ceil(options.epochs * double(sequences.size()) / double(B)));
+  result.total_steps = options.steps > 0
+                           ? options.steps
+                           : int64_t(std::ceil(options.epochs * double(sequences.size()) / double(B)));
 
-  const AdamWConfig adamw{.beta1 = options.adam_beta1, .beta2 = options.adam_beta2, .weight_decay = options.weight_decay};
+  const AdamWConfig adamw{
+      .beta1 = options.adam_beta1, .beta2 = options.adam_beta2, .weight_decay = options.weight_decay};
   std::unique_ptr<AdamW> optimizer;
   int64_t step = 0;
   if (auto dir = latest_checkpoint(options.output_dir)) {
     R1_ASSIGN_OR_RETURN(Resumed r, load_checkpoint(*dir, adamw));
     const nlohmann::json& saved = r.state;
     if (saved.value("data_fingerprint", uint64_t(0)) != data_fingerprint)
-      return Status::errorf("{}: made from other data (or another tokenizer or max_seq_len); use another output dir", *dir);
-    if (saved["options"].value("batch_size", int64_t(0)) != B || saved["options"].value("seed", uint64_t(0)) != options.seed)
-      return Status::errorf("{}: made with another batch_size or seed, which would change the data order", *dir);
+      return Status::errorf(
+          "{}: made from other data (or another tokenizer or max_seq_len); use another output dir", *dir);
+    if (saved["options"].value("batch_size", int64_t(0)) != B ||
+        saved["options"].value("seed", uint64_t(0)) != options.seed)
+      return Status::errorf("{}: made with another batch_size or seed, which would change the data order",
+                            *dir);
     model = std::move(r.model);
     optimizer = std::move(r.optimizer);
     step = result.resumed_from = r.step;
@@ -198,12 +219,18 @@ Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& 
     optimizer = std::make_unique<AdamW>(model->params(), adamw);
   }
   R1_ASSIGN_OR_RETURN(TrainLog log, TrainLog::open(options.output_dir, step));
-  const LrSchedule schedule{.lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup_steps,
+  const LrSchedule schedule{.lr = options.lr,
+                            .min_lr = options.min_lr,
+                            .warmup_steps = options.warmup_steps,
                             .total_steps = result.total_steps};
   auto state_json = [&] {
-    return nlohmann::json{{"kind", "sft"}, {"options", options.to_json()}, {"data_fingerprint", data_fingerprint},
-                          {"total_steps", result.total_steps}, {"sequences", result.sequences},
-                          {"samples_seen", step * B}, {"last_loss", result.last_loss}};
+    return nlohmann::json{{"kind", "sft"},
+                          {"options", options.to_json()},
+                          {"data_fingerprint", data_fingerprint},
+                          {"total_steps", result.total_steps},
+                          {"sequences", result.sequences},
+                          {"samples_seen", step * B},
+                          {"last_loss", result.last_loss}};
   };
 
   DataOrder order(int64_t(sequences.size()), options.seed);
@@ -227,8 +254,12 @@ Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& 
     int64_t tokens = 0;
     for (const SftBatchRow& row : rows) tokens += int64_t(row.tokens.size());
     if (!std::isfinite(loss)) return Status::errorf("step {}: loss is {}", step + 1, loss);
-    SftStepLog entry{.step = step + 1, .total_steps = result.total_steps, .loss = loss, .lr = schedule.at(step),
-                     .tokens = tokens, .epoch = epoch};
+    SftStepLog entry{.step = step + 1,
+                     .total_steps = result.total_steps,
+                     .loss = loss,
+                     .lr = schedule.at(step),
+                     .tokens = tokens,
+                     .epoch = epoch};
     entry.grad_norm = clip_grad_norm(params.grads(), options.max_grad_norm);
     optimizer->step(params, entry.lr);
     model->update_moe_bias(float(options.moe_bias_gamma));
@@ -236,9 +267,15 @@ Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& 
     entry.tokens_per_s = double(tokens) / std::max(seconds_since(t0), 1e-9);
     run_tokens += tokens;
     result.last_loss = loss;
-    log.write({{"step", entry.step}, {"loss", entry.loss}, {"lr", entry.lr}, {"grad_norm", entry.grad_norm},
-               {"tokens", entry.tokens}, {"tokens_per_s", entry.tokens_per_s}, {"epoch", entry.epoch}});
-    if (callbacks.on_log && (step % options.log_every == 0 || step == result.total_steps)) callbacks.on_log(entry);
+    log.write({{"step", entry.step},
+               {"loss", entry.loss},
+               {"lr", entry.lr},
+               {"grad_norm", entry.grad_norm},
+               {"tokens", entry.tokens},
+               {"tokens_per_s", entry.tokens_per_s},
+               {"epoch", entry.epoch}});
+    if (callbacks.on_log && (step % options.log_every == 0 || step == result.total_steps))
+      callbacks.on_log(entry);
     if (options.save_every > 0 && step % options.save_every == 0 && step < result.total_steps)
       R1_RETURN_IF_ERROR(save_checkpoint(options.output_dir, step, *model, *optimizer, state_json()));
   }

@@ -1,5 +1,5 @@
-// `r1 train` as a user runs it: task data that `r1 eval` and `r1 train sft` read, a short SFT run from a config
-// that resumes when rerun, a short GRPO run, held-out evaluation, and flag errors.
+// `r1 train` as a user runs it: task data that `r1 eval` and `r1 train sft` read, a short SFT run from a
+// config that resumes when rerun, a short GRPO run, held-out evaluation, and flag errors.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,13 +15,16 @@ namespace {
 namespace fs = std::filesystem;
 using r1::test::Outcome;
 
-Outcome r1(const std::string& args) { return r1::test::run_r1(args); }
+Outcome r1(const std::string& args) {
+  return r1::test::run_r1(args);
+}
 const std::string kTinyChat = std::string(R1_SOURCE_DIR) + "/tests/fixtures/train/tiny_chat";
 
 TEST(TrainCli, DataWritesWhatEvalAndSftRead) {
   r1::test::TempDir dir;
-  const Outcome e = r1("train data --task addition --digits 2 --split test --n 20 --seed 3 --format eval --out " +
-                       dir.file("eval.jsonl"));
+  const Outcome e =
+      r1("train data --task addition --digits 2 --split test --n 20 --seed 3 --format eval --out " +
+         dir.file("eval.jsonl"));
   ASSERT_EQ(e.status, 0) << e.out;
   auto problems = r1::eval::load_problems(dir.file("eval.jsonl"));
   ASSERT_TRUE(problems.is_ok()) << problems.message();
@@ -71,10 +74,13 @@ TEST(TrainCli, SftFromAConfigRunsAndResumes) {
 TEST(TrainCli, CtrlCSavesACheckpointThatResumes) {
   r1::test::TempDir dir;
   ASSERT_EQ(r1("train data --task addition --digits 1 --n 4 --out " + dir.file("d.jsonl")).status, 0);
-  const std::string cmd = std::string(R1_BINARY) + " train sft --config " + kTinyChat + "/config.json --data " +
-                          dir.file("d.jsonl") + " -o " + dir.file("out") + " --batch-size 1";
+  const std::string cmd = std::string(R1_BINARY) + " train sft --config " + kTinyChat +
+                          "/config.json --data " + dir.file("d.jsonl") + " -o " + dir.file("out") +
+                          " --batch-size 1";
   // SIGINT after a second, mid-run: exit 130 with a checkpoint at the step reached.
-  const int status = std::system(("timeout --preserve-status -s INT 1 " + cmd + " --steps 1000000 > " + dir.file("log") + " 2>&1").c_str());
+  const int status = std::system(
+      ("timeout --preserve-status -s INT 1 " + cmd + " --steps 1000000 > " + dir.file("log") + " 2>&1")
+          .c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   auto checkpoint = r1::train::latest_checkpoint(dir.file("out"));
@@ -90,12 +96,14 @@ TEST(TrainCli, CtrlCSavesACheckpointThatResumes) {
 
 TEST(TrainCli, GrpoStepAndEval) {
   r1::test::TempDir dir;
-  const Outcome g = r1("train grpo --config " + kTinyChat + "/config.json --task addition --digits 1 -o " +
-                       dir.file("g") + " --steps 1 --prompts-per-step 2 --num-generations 2 --max-completion-length 8"
-                       " --beta 0.04 --loss-type grpo --scale-rewards none --epsilon-high 0.28");
+  const Outcome g =
+      r1("train grpo --config " + kTinyChat + "/config.json --task addition --digits 1 -o " + dir.file("g") +
+         " --steps 1 --prompts-per-step 2 --num-generations 2 --max-completion-length 8"
+         " --beta 0.04 --loss-type grpo --scale-rewards none --epsilon-high 0.28");
   ASSERT_EQ(g.status, 0) << g.out;
   EXPECT_NE(g.out.find("step 1/1  reward"), std::string::npos) << g.out;
-  const Outcome e = r1("train eval -m " + dir.file("g/final") + " --task addition --digits 1 -n 3 -k 2 --max-tokens 8");
+  const Outcome e =
+      r1("train eval -m " + dir.file("g/final") + " --task addition --digits 1 -n 3 -k 2 --max-tokens 8");
   ASSERT_EQ(e.status, 0) << e.out;
   const auto j = r1::test::json_of(e);
   ASSERT_TRUE(j.is_object()) << e.out;
@@ -106,15 +114,16 @@ TEST(TrainCli, GrpoStepAndEval) {
 
 TEST(TrainCli, BadFlagsAreClearErrors) {
   r1::test::TempDir dir;
-  const Outcome loss = r1("train grpo --config " + kTinyChat + "/config.json -o " + dir.path() + " --loss-type nope");
+  const Outcome loss =
+      r1("train grpo --config " + kTinyChat + "/config.json -o " + dir.path() + " --loss-type nope");
   EXPECT_NE(loss.status, 0);
   EXPECT_NE(loss.out.find("nope"), std::string::npos) << loss.out;
   const Outcome no_model = r1("train sft --data x.jsonl -o " + dir.path());
   EXPECT_NE(no_model.status, 0);
   const Outcome task = r1("train data --task chess --out " + dir.file("x"));
   EXPECT_NE(task.status, 0);
-  const Outcome missing = r1("train sft --config " + kTinyChat + "/config.json --data " + dir.file("none.jsonl") +
-                             " -o " + dir.path());
+  const Outcome missing = r1("train sft --config " + kTinyChat + "/config.json --data " +
+                             dir.file("none.jsonl") + " -o " + dir.path());
   EXPECT_NE(missing.status, 0);
   EXPECT_NE(missing.out.find("none.jsonl"), std::string::npos) << missing.out;
 }

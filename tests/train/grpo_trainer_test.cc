@@ -1,7 +1,10 @@
-// The GRPO trainer on the tiny chat models: rewards agree with the task checker, the policy gradient equals the
-// advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path, dynamic sampling drops the
-// groups whose rewards are all equal, k3 vanishes against an identical reference, and a whole step (r1's engine
-// sampling G completions per prompt, rewards, update, checkpoint) runs end to end with finite statistics.
+// The GRPO trainer on the tiny chat models: rewards agree with the task checker, the policy gradient equals
+// the advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path, dynamic sampling
+// drops the groups whose rewards are all equal, k3 vanishes against an identical reference, and a whole step
+// (r1's engine sampling G completions per prompt, rewards, update, checkpoint) runs end to end with finite
+// statistics.
+#include "train/grpo_trainer.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,14 +12,15 @@
 #include <map>
 
 #include "test_util.h"
-#include "train/grpo_trainer.h"
 #include "train/tiny_chat.h"
 
 namespace r1::train {
 namespace {
 namespace fs = std::filesystem;
 
-TaskOptions small_addition() { return {.kind = TaskKind::kAddition, .digits = 1}; }
+TaskOptions small_addition() {
+  return {.kind = TaskKind::kAddition, .digits = 1};
+}
 
 Rollout rollout_of(const Tokenizer& tok, int64_t prompt, const std::string& text, bool eos = true) {
   Rollout r{.prompt = prompt, .completion = tok.encode(text)};
@@ -25,11 +29,14 @@ Rollout rollout_of(const Tokenizer& tok, int64_t prompt, const std::string& text
   return r;
 }
 
-std::vector<float> grads_of(const TrainModel& m) { return {m.params().grads().begin(), m.params().grads().end()}; }
+std::vector<float> grads_of(const TrainModel& m) {
+  return {m.params().grads().begin(), m.params().grads().end()};
+}
 
 double relative_diff(const std::vector<float>& got, const std::vector<double>& want) {
   double d = 0, n = 0;
-  for (size_t i = 0; i < want.size(); ++i) d += (got[i] - want[i]) * (got[i] - want[i]), n += want[i] * want[i];
+  for (size_t i = 0; i < want.size(); ++i)
+    d += (got[i] - want[i]) * (got[i] - want[i]), n += want[i] * want[i];
   return std::sqrt(d / std::max(n, 1e-300));
 }
 
@@ -40,10 +47,11 @@ TEST(GrpoTrainer, RewardsAgreeWithTheTaskChecker) {
   ASSERT_TRUE(problems.is_ok());
   const TaskProblem& p = (*problems)[0];
   std::vector<Rollout> rs = {
-      rollout_of(*tok, 0, sft_completion(p)),                                  // right, well formed
+      rollout_of(*tok, 0, sft_completion(p)),                                    // right, well formed
       rollout_of(*tok, 0, "sum\n</think>\n\nIt is \\boxed{" + p.answer + "1}"),  // wrong, well formed
       rollout_of(*tok, 0, "sum\nno end of thought \\boxed{" + p.answer + "}"),   // unfinished thought
-      rollout_of(*tok, 1, "x</think>\\boxed{" + (*problems)[1].answer + "}", false)};  // right, cut off (no EOS)
+      rollout_of(*tok, 1, "x</think>\\boxed{" + (*problems)[1].answer + "}",
+                 false)};  // right, cut off (no EOS)
   const auto scored = score_rollouts(*tok, *problems, rs, {.accuracy = 1.0, .format = 0.5});
   ASSERT_EQ(scored.size(), 4u);
   const double want_accuracy[] = {1, 0, 0, 1}, want_format[] = {1, 1, 0, 1};
@@ -55,7 +63,8 @@ TEST(GrpoTrainer, RewardsAgreeWithTheTaskChecker) {
     // The text is the completion without its EOS, special tokens kept.
     EXPECT_EQ(scored[i].text.find("<｜end▁of▁sentence｜>"), std::string::npos);
     const auto boxed = boxed_answer(scored[i].text);
-    EXPECT_EQ(scored[i].reward.accuracy, boxed && check_answer((*problems)[size_t(rs[i].prompt)], *boxed) ? 1 : 0);
+    EXPECT_EQ(scored[i].reward.accuracy,
+              boxed && check_answer((*problems)[size_t(rs[i].prompt)], *boxed) ? 1 : 0);
   }
 }
 
@@ -65,7 +74,8 @@ struct Fixture {
   std::vector<std::vector<int32_t>> prompts;
   std::vector<Rollout> rollouts;  // 2 prompts × G = 4, completions of different lengths
   Fixture() {
-    prompts = {tok->encode("<｜User｜>1+2?<｜Assistant｜><think>\n"), tok->encode("<｜User｜>9+9?<｜Assistant｜><think>\n")};
+    prompts = {tok->encode("<｜User｜>1+2?<｜Assistant｜><think>\n"),
+               tok->encode("<｜User｜>9+9?<｜Assistant｜><think>\n")};
     const char* texts[] = {"3", "three</think>", "x", "a longer one", "18", "1", "eighteen!", "z"};
     for (int i = 0; i < 8; ++i) rollouts.push_back(rollout_of(*tok, i / 4, texts[i], i % 3 != 2));
   }
@@ -74,7 +84,9 @@ struct Fixture {
 TEST(GrpoTrainer, GradientIsTheAdvantageWeightedSumOfSequenceGradients) {
   Fixture f;
   ASSERT_TRUE(f.tok && f.model);
-  const GrpoConfig config{.num_generations = 4, .loss_type = LossType::kDapo, .scale_rewards = ScaleRewards::kGroup,
+  const GrpoConfig config{.num_generations = 4,
+                          .loss_type = LossType::kDapo,
+                          .scale_rewards = ScaleRewards::kGroup,
                           .max_completion_length = 32};
   const std::vector<double> rewards = {1, 0, 0, 2, 0.5, 0.5, 1, 0};
   auto u = grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false);
@@ -83,15 +95,17 @@ TEST(GrpoTrainer, GradientIsTheAdvantageWeightedSumOfSequenceGradients) {
   EXPECT_EQ(u->zero_std_fraction, 0.0);
   const auto got = grads_of(*f.model);
 
-  // DAPO with ρ = 1: loss = −Σ_i A_i Σ_t log p_it / (all completion tokens), A from the group mean and unbiased std.
-  // TrainModel::forward's loss is −Σ_t log p_it / L_i, so its gradient enters with A_i · L_i / total.
+  // DAPO with ρ = 1: loss = −Σ_i A_i Σ_t log p_it / (all completion tokens), A from the group mean and
+  // unbiased std. TrainModel::forward's loss is −Σ_t log p_it / L_i, so its gradient enters with A_i · L_i /
+  // total.
   double total = 0;
   for (const auto& r : f.rollouts) total += double(r.completion.size());
   std::vector<double> want(got.size(), 0.0);
   for (int g = 0; g < 2; ++g) {
     double mean = 0, var = 0;
     for (int j = 0; j < 4; ++j) mean += rewards[size_t(4 * g + j)] / 4;
-    for (int j = 0; j < 4; ++j) var += (rewards[size_t(4 * g + j)] - mean) * (rewards[size_t(4 * g + j)] - mean) / 3;
+    for (int j = 0; j < 4; ++j)
+      var += (rewards[size_t(4 * g + j)] - mean) * (rewards[size_t(4 * g + j)] - mean) / 3;
     for (int j = 0; j < 4; ++j) {
       const Rollout& r = f.rollouts[size_t(4 * g + j)];
       const double A = (rewards[size_t(4 * g + j)] - mean) / (std::sqrt(var) + 1e-4);
@@ -126,7 +140,8 @@ TEST(GrpoTrainer, DynamicSamplingDropsGroupsWithEqualRewards) {
                                std::span(f.rollouts).first(4), std::span(rewards).first(4), false);
   ASSERT_TRUE(alone.is_ok()) << alone.message();
   EXPECT_EQ(dynamic, grads_of(*f.model));
-  // Without dynamic sampling group 1 stays in the batch (its advantages are 0, so it only dilutes the normaliser).
+  // Without dynamic sampling group 1 stays in the batch (its advantages are 0, so it only dilutes the
+  // normaliser).
   auto kept = grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false);
   ASSERT_TRUE(kept.is_ok());
   EXPECT_EQ(kept->groups_kept, 2);
@@ -158,8 +173,13 @@ TEST(GrpoTrainer, KlToAnIdenticalReferenceIsZeroAndChangesNoGradient) {
 }
 
 GrpoTrainerOptions one_step_options(const std::string& output_dir) {
-  GrpoTrainerOptions o{.grpo = {.num_generations = 4, .max_completion_length = 12}, .task = small_addition(),
-                       .prompts_per_step = 2, .steps = 1, .lr = 1e-3, .seed = 5, .output_dir = output_dir};
+  GrpoTrainerOptions o{.grpo = {.num_generations = 4, .max_completion_length = 12},
+                       .task = small_addition(),
+                       .prompts_per_step = 2,
+                       .steps = 1,
+                       .lr = 1e-3,
+                       .seed = 5,
+                       .output_dir = output_dir};
   return o;
 }
 
@@ -172,32 +192,34 @@ void expect_one_step_runs(const std::string& config_path) {
   GrpoStepLog logged;
   GrpoCallbacks cb{
       .on_log = [&](const GrpoStepLog& s) { logged = s; },
-      .on_rollouts = [&](int64_t step, std::span<const TaskProblem> problems, std::span<const ScoredRollout> rs) {
-        ++seen;
-        EXPECT_EQ(step, 1);
-        ASSERT_EQ(problems.size(), 2u);
-        ASSERT_EQ(rs.size(), 8u);
-        std::map<int64_t, int> per_prompt;
-        for (const ScoredRollout& r : rs) {
-          ++per_prompt[r.rollout.prompt];
-          EXPECT_GE(r.rollout.completion.size(), 1u);
-          EXPECT_LE(r.rollout.completion.size(), 12u);
-          EXPECT_EQ(r.rollout.truncated, r.rollout.completion.back() != *tok->eos_id());
-          const auto boxed = boxed_answer(r.text);
-          EXPECT_EQ(r.reward.accuracy, boxed && check_answer(problems[size_t(r.rollout.prompt)], *boxed) ? 1 : 0);
-          EXPECT_EQ(r.reward.format, format_reward(r.text));
-        }
-        EXPECT_EQ(per_prompt[0], 4);
-        EXPECT_EQ(per_prompt[1], 4);
-        // Seeded samples differ from each other (a random policy over 262 tokens does not repeat itself).
-        EXPECT_NE(rs[0].rollout.completion, rs[1].rollout.completion);
-      }};
+      .on_rollouts =
+          [&](int64_t step, std::span<const TaskProblem> problems, std::span<const ScoredRollout> rs) {
+            ++seen;
+            EXPECT_EQ(step, 1);
+            ASSERT_EQ(problems.size(), 2u);
+            ASSERT_EQ(rs.size(), 8u);
+            std::map<int64_t, int> per_prompt;
+            for (const ScoredRollout& r : rs) {
+              ++per_prompt[r.rollout.prompt];
+              EXPECT_GE(r.rollout.completion.size(), 1u);
+              EXPECT_LE(r.rollout.completion.size(), 12u);
+              EXPECT_EQ(r.rollout.truncated, r.rollout.completion.back() != *tok->eos_id());
+              const auto boxed = boxed_answer(r.text);
+              EXPECT_EQ(r.reward.accuracy,
+                        boxed && check_answer(problems[size_t(r.rollout.prompt)], *boxed) ? 1 : 0);
+              EXPECT_EQ(r.reward.format, format_reward(r.text));
+            }
+            EXPECT_EQ(per_prompt[0], 4);
+            EXPECT_EQ(per_prompt[1], 4);
+            // Seeded samples differ from each other (a random policy over 262 tokens does not repeat itself).
+            EXPECT_NE(rs[0].rollout.completion, rs[1].rollout.completion);
+          }};
   auto r = train_grpo(init_model(config_path, 1), nullptr, *tok, o, cb);
   ASSERT_TRUE(r.is_ok()) << r.message();
   EXPECT_EQ(seen, 1);
   EXPECT_EQ(logged.step, 1);
-  for (double v : {logged.mean_reward, logged.accuracy, logged.format_rate, logged.mean_completion_length, logged.kl,
-                   logged.clip_fraction, logged.zero_std_fraction, logged.loss, logged.grad_norm,
+  for (double v : {logged.mean_reward, logged.accuracy, logged.format_rate, logged.mean_completion_length,
+                   logged.kl, logged.clip_fraction, logged.zero_std_fraction, logged.loss, logged.grad_norm,
                    logged.generation_tokens_per_s, logged.training_tokens_per_s})
     EXPECT_TRUE(std::isfinite(v));
   EXPECT_GT(logged.mean_completion_length, 0);
@@ -206,7 +228,9 @@ void expect_one_step_runs(const std::string& config_path) {
   EXPECT_TRUE(fs::exists(out.file("train_log.jsonl")));
 }
 
-TEST(GrpoTrainer, OneStepRunsEndToEndDense) { expect_one_step_runs(tiny_chat_dir() + "/config.json"); }
+TEST(GrpoTrainer, OneStepRunsEndToEndDense) {
+  expect_one_step_runs(tiny_chat_dir() + "/config.json");
+}
 
 TEST(GrpoTrainer, OneStepRunsEndToEndMlaMoe) {
   test::TempDir dir;
@@ -214,9 +238,9 @@ TEST(GrpoTrainer, OneStepRunsEndToEndMlaMoe) {
   expect_one_step_runs(dir.file("config.json"));
 }
 
-// A random policy earns no task reward, so a custom reward drives the update (1 for completions of even length).
-// 3 steps straight and 1 step + stop + resume + 2 steps then give the same parameters: the problems and the
-// samples' seeds depend on (seed, step) only.
+// A random policy earns no task reward, so a custom reward drives the update (1 for completions of even
+// length). 3 steps straight and 1 step + stop + resume + 2 steps then give the same parameters: the problems
+// and the samples' seeds depend on (seed, step) only.
 TEST(GrpoTrainer, ResumeContinuesTheSameRun) {
   auto tok = tiny_chat_tokenizer();
   ASSERT_TRUE(tok);
@@ -228,8 +252,9 @@ TEST(GrpoTrainer, ResumeContinuesTheSameRun) {
     return CompletionReward{.accuracy = r, .total = r};
   };
   std::vector<double> rewards;
-  auto a = train_grpo(init_model(tiny_chat_dir() + "/config.json", 1), nullptr, *tok, o,
-                      {.on_log = [&](const GrpoStepLog& s) { rewards.push_back(s.mean_reward); }, .reward = even});
+  auto a =
+      train_grpo(init_model(tiny_chat_dir() + "/config.json", 1), nullptr, *tok, o,
+                 {.on_log = [&](const GrpoStepLog& s) { rewards.push_back(s.mean_reward); }, .reward = even});
   ASSERT_TRUE(a.is_ok()) << a.message();
   ASSERT_EQ(rewards.size(), 3u);
   EXPECT_TRUE(a->last.updated && a->last.grad_norm > 0);

@@ -1,6 +1,9 @@
-// The SFT trainer on the tiny chat models: the loss falls on a memorisable set, prompt tokens carry no gradient,
-// the batch gradient is the token-weighted mean of the per-sequence ones, a resumed run ends bit-identical to an
-// uninterrupted one (dense and MLA + MoE), checkpoints load as r1 models, and a cut-short save is never resumed.
+// The SFT trainer on the tiny chat models: the loss falls on a memorisable set, prompt tokens carry no
+// gradient, the batch gradient is the token-weighted mean of the per-sequence ones, a resumed run ends
+// bit-identical to an uninterrupted one (dense and MLA + MoE), checkpoints load as r1 models, and a cut-short
+// save is never resumed.
+#include "train/sft.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +13,6 @@
 #include "test_util.h"
 #include "tokenizer/chat_format.h"
 #include "train/checkpoint.h"
-#include "train/sft.h"
 #include "train/tiny_chat.h"
 
 namespace r1::train {
@@ -55,7 +57,8 @@ TEST(Sft, SequenceMasksThePromptAndEndsWithEos) {
     EXPECT_EQ(row.targets[t], s->ids[t + 1]);
     weighted += row.weights[t] != 0;
   }
-  // Completion tokens (one per byte here, but "</think>" is one special token) and EOS carry loss, nothing else.
+  // Completion tokens (one per byte here, but "</think>" is one special token) and EOS carry loss, nothing
+  // else.
   EXPECT_EQ(weighted, int64_t(e.completion.size() - std::string("</think>").size()) + 1 + 1);
   EXPECT_EQ(row.weights[size_t(s->prompt_tokens) - 2], 0.0f);
   EXPECT_EQ(row.weights[size_t(s->prompt_tokens) - 1], 1.0f);
@@ -67,7 +70,8 @@ TEST(Sft, PromptTargetsGetNoGradientAndBatchLossIsTokenWeighted) {
   ASSERT_TRUE(tok && model);
   const auto examples = sums(2);
   std::vector<SftBatchRow> rows;
-  for (const auto& e : {examples[0], SftExample{"7+1 and more words?", "a longer completion\n</think>\n\n\\boxed{8}"}})
+  for (const auto& e :
+       {examples[0], SftExample{"7+1 and more words?", "a longer completion\n</think>\n\n\\boxed{8}"}})
     rows.push_back(sft_row(*tokenize_sft(*tok, e)));
   auto loss = sft_accumulate(*model, rows);
   ASSERT_TRUE(loss.is_ok()) << loss.message();
@@ -141,8 +145,15 @@ void expect_resume_identical(const std::string& config_path) {
   ASSERT_TRUE(tok);
   const auto examples = sums(5);  // batch 2 over 5 sequences: steps straddle epochs
   test::TempDir straight, resumed;
-  SftOptions o{.lr = 5e-3, .warmup_steps = 2, .steps = 6, .batch_size = 2, .max_grad_norm = 0.5,
-               .weight_decay = 0.1, .seed = 3, .save_every = 4, .output_dir = straight.path()};
+  SftOptions o{.lr = 5e-3,
+               .warmup_steps = 2,
+               .steps = 6,
+               .batch_size = 2,
+               .max_grad_norm = 0.5,
+               .weight_decay = 0.1,
+               .seed = 3,
+               .save_every = 4,
+               .output_dir = straight.path()};
   auto a = train_sft(init_model(config_path, 5), *tok, examples, o);
   ASSERT_TRUE(a.is_ok()) << a.message();
   EXPECT_TRUE(fs::exists(straight.file("checkpoint-4/trainer_state.json")));
@@ -163,7 +174,8 @@ void expect_resume_identical(const std::string& config_path) {
   ASSERT_FALSE(want.empty());
   ASSERT_EQ(want.size(), got.size());
   EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
-  // And training did move the parameters (a resume that trained nothing would also be "identical" to nothing).
+  // And training did move the parameters (a resume that trained nothing would also be "identical" to
+  // nothing).
   const auto init = init_model(config_path, 5);
   EXPECT_NE(0, std::memcmp(want.data(), init->params().values().data(), want.size() * sizeof(float)));
   // The JSONL log reads as one run of 6 steps.
@@ -174,7 +186,9 @@ void expect_resume_identical(const std::string& config_path) {
   EXPECT_EQ(expected_step, 7);
 }
 
-TEST(Sft, ResumedRunEndsBitIdenticalDense) { expect_resume_identical(tiny_chat_dir() + "/config.json"); }
+TEST(Sft, ResumedRunEndsBitIdenticalDense) {
+  expect_resume_identical(tiny_chat_dir() + "/config.json");
+}
 
 TEST(Sft, ResumedRunEndsBitIdenticalMlaMoe) {
   test::TempDir dir;
@@ -187,8 +201,8 @@ TEST(Sft, CheckpointLoadsAsAnR1ModelAndATrainModel) {
   auto tok = tiny_chat_tokenizer();
   auto model = init_model(tiny_chat_dir() + "/config.json", 2);
   ASSERT_TRUE(tok && model);
-  auto r = train_sft(std::move(model), *tok, sums(3), {.steps = 2, .batch_size = 2, .save_every = 1,
-                                                       .output_dir = out.path()});
+  auto r = train_sft(std::move(model), *tok, sums(3),
+                     {.steps = 2, .batch_size = 2, .save_every = 1, .output_dir = out.path()});
   ASSERT_TRUE(r.is_ok()) << r.message();
   for (const std::string dir : {out.file("checkpoint-1"), r->final_dir}) {
     SCOPED_TRACE(dir);
@@ -222,8 +236,8 @@ TEST(Sft, ACutShortSaveIsNeverResumed) {
                      {.steps = 2, .batch_size = 1, .save_every = 1, .output_dir = out.path()});
   ASSERT_TRUE(r.is_ok()) << r.message();
   ASSERT_EQ(latest_checkpoint(out.path()), out.file("checkpoint-1"));
-  // A save killed before its rename leaves checkpoint-N.partial; one killed some other way (or a folder copied by
-  // hand) may lack the trainer state or the optimizer. None of them may be picked up.
+  // A save killed before its rename leaves checkpoint-N.partial; one killed some other way (or a folder
+  // copied by hand) may lack the trainer state or the optimizer. None of them may be picked up.
   fs::copy(out.file("checkpoint-1"), out.file("checkpoint-7.partial"), fs::copy_options::recursive);
   fs::copy(out.file("checkpoint-1"), out.file("checkpoint-8"), fs::copy_options::recursive);
   fs::remove(out.file("checkpoint-8/trainer_state.json"));
@@ -244,7 +258,8 @@ TEST(Sft, RefusesToResumeOnOtherDataAndBadInput) {
   SftOptions o{.steps = 2, .batch_size = 1, .output_dir = out.path()};
   int polls = 0;  // a stop after one step leaves checkpoint-1
   ASSERT_TRUE(train_sft(init_model(tiny_chat_dir() + "/config.json", 4), *tok, sums(2), o,
-                        {.stop = [&] { return polls++ == 1; }}).is_ok());
+                        {.stop = [&] { return polls++ == 1; }})
+                  .is_ok());
   ASSERT_EQ(latest_checkpoint(out.path()), out.file("checkpoint-1"));
   auto other = train_sft(nullptr, *tok, sums(3), o);
   ASSERT_FALSE(other.is_ok());
@@ -265,7 +280,8 @@ TEST(Sft, RefusesToResumeOnOtherDataAndBadInput) {
   auto bad = read_sft_jsonl(empty.file("bad.jsonl"));
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.message().find("bad.jsonl:2"), std::string::npos) << bad.message();
-  test::write_file(empty.file("ok.jsonl"), "{\"prompt\": \"a\", \"completion\": \"b\", \"answer\": \"c\"}\n\n");
+  test::write_file(empty.file("ok.jsonl"),
+                   "{\"prompt\": \"a\", \"completion\": \"b\", \"answer\": \"c\"}\n\n");
   auto ok = read_sft_jsonl(empty.file("ok.jsonl"));
   ASSERT_TRUE(ok.is_ok()) << ok.message();
   EXPECT_EQ(ok->size(), 1u);

@@ -1,6 +1,7 @@
-// The tiny chat models the trainer's tests run: tests/fixtures/train/tiny_chat (a qwen2 config over a 262-token
-// byte-level tokenizer with R1's special tokens and chat template, tools/make_tiny_chat_tokenizer.py) and the same
-// tokenizer under a tiny deepseek_v3 config (MLA + noaux_tc MoE), written into a temporary folder.
+// The tiny chat models the trainer's tests run: tests/fixtures/train/tiny_chat (a qwen2 config over a
+// 262-token byte-level tokenizer with R1's special tokens and chat template,
+// tools/make_tiny_chat_tokenizer.py) and the same tokenizer under a tiny deepseek_v3 config (MLA + noaux_tc
+// MoE), written into a temporary folder.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +15,9 @@
 
 namespace r1::train {
 
-inline std::string tiny_chat_dir() { return train_fixture_dir("tiny_chat"); }
+inline std::string tiny_chat_dir() {
+  return train_fixture_dir("tiny_chat");
+}
 
 inline constexpr const char* kTinyDeepseekV3Config = R"({
   "architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3",
