@@ -181,6 +181,10 @@ int run_grpo() {
                 s.step, o.steps, s.mean_reward, s.accuracy, s.format_rate, s.mean_completion_length, s.kl,
                 s.clip_fraction, s.zero_std_fraction, s.grad_norm, s.generation_tokens_per_s,
                 s.training_tokens_per_s, s.seconds, s.updated ? "" : "  (no group with signal: no update)");
+            if (s.eval)
+              fmt::print(stderr, "held-out: pass@1 {:.3f}  format {:.3f}  length {:.1f} ({} problems)\n",
+                         s.eval->pass_at_1, s.eval->format_rate, s.eval->mean_completion_tokens,
+                         s.eval->problems);
           },
       .stop = [] { return interrupted(); }};
   auto r = train::train_grpo(std::move(policy), std::move(reference), **tokenizer, o, cb, f.resume);
@@ -300,6 +304,9 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--parallel", o.parallel, "Sequences decoded at once");
     c->add_option("--log-every", o.log_every, "Steps between progress lines");
     c->add_option("--save-every", o.save_every, "Steps between checkpoints (0: final only)");
+    c->add_option("--eval-every", o.eval_every, "Steps between held-out evaluations (0: none)");
+    c->add_option("--eval-problems", o.eval_problems, "Held-out problems per evaluation");
+    c->add_option("--eval-k", o.eval_k, "Samples per held-out problem (temperature 0.6, top-p 0.95)");
     c->add_flag("--resume", f.resume,
                 "Require a checkpoint to resume from (one is resumed automatically anyway)");
   }

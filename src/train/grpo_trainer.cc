@@ -52,6 +52,8 @@ Status GrpoTrainerOptions::validate() const {
     return Status::error("negative warmup, decay or gamma");
   if (!(adam_beta1 >= 0 && adam_beta1 < 1 && adam_beta2 >= 0 && adam_beta2 < 1))
     return Status::error("adam betas must lie in [0, 1)");
+  if (eval_every < 0 || eval_problems < 1 || eval_k < 1)
+    return Status::error("eval_every >= 0, eval_problems and eval_k >= 1 needed");
   if (parallel < 1 || log_every < 1 || save_every < 0)
     return Status::error("parallel, log_every >= 1, save_every >= 0");
   if (output_dir.empty()) return Status::error("no output_dir");
@@ -90,23 +92,29 @@ nlohmann::json GrpoTrainerOptions::to_json() const {
 }
 
 nlohmann::json GrpoStepLog::to_json() const {
-  return {{"step", step},
-          {"reward", mean_reward},
-          {"accuracy", accuracy},
-          {"format", format_rate},
-          {"completion_length", mean_completion_length},
-          {"truncated", truncated_fraction},
-          {"kl", kl},
-          {"clip_fraction", clip_fraction},
-          {"frac_reward_zero_std", zero_std_fraction},
-          {"loss", loss},
-          {"grad_norm", grad_norm},
-          {"lr", lr},
-          {"groups_kept", groups_kept},
-          {"updated", updated},
-          {"generation_tokens_per_s", generation_tokens_per_s},
-          {"training_tokens_per_s", training_tokens_per_s},
-          {"seconds", seconds}};
+  nlohmann::json j = {{"step", step},
+                      {"reward", mean_reward},
+                      {"accuracy", accuracy},
+                      {"format", format_rate},
+                      {"completion_length", mean_completion_length},
+                      {"truncated", truncated_fraction},
+                      {"kl", kl},
+                      {"clip_fraction", clip_fraction},
+                      {"frac_reward_zero_std", zero_std_fraction},
+                      {"loss", loss},
+                      {"grad_norm", grad_norm},
+                      {"lr", lr},
+                      {"groups_kept", groups_kept},
+                      {"updated", updated},
+                      {"generation_tokens_per_s", generation_tokens_per_s},
+                      {"training_tokens_per_s", training_tokens_per_s},
+                      {"seconds", seconds}};
+  if (eval) {
+    j["eval_pass_at_1"] = eval->pass_at_1;
+    j["eval_format"] = eval->format_rate;
+    j["eval_completion_length"] = eval->mean_completion_tokens;
+  }
+  return j;
 }
 
 // -----------------------------------------------------------------------------------------------------
@@ -249,6 +257,11 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
                             .total_steps = options.steps};
   const std::vector<int32_t> stops = stop_ids_of(tokenizer);
   const int64_t G = options.grpo.num_generations;
+  std::vector<TaskProblem> held_out;
+  if (options.eval_every > 0) {
+    R1_ASSIGN_OR_RETURN(held_out, generate_problems(options.task, Split::kHeldOut, options.seed,
+                                                    options.eval_problems, /*distinct=*/false));
+  }
 
   while (step < options.steps) {
     if (callbacks.stop && callbacks.stop()) {
@@ -311,6 +324,14 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
     entry.training_tokens_per_s = double(u.tokens_trained) / std::max(seconds_since(t1), 1e-9);
     entry.seconds = seconds_since(t0);
     ++step;
+    if (options.eval_every > 0 && (step % options.eval_every == 0 || step == options.steps)) {
+      R1_ASSIGN_OR_RETURN(std::unique_ptr<Model> sampler, policy->inference_model());
+      const EvalOptions eo{.k = options.eval_k,
+                           .max_tokens = options.grpo.max_completion_length,
+                           .seed = options.seed,
+                           .parallel = options.parallel};
+      R1_ASSIGN_OR_RETURN(entry.eval, evaluate_tasks(*sampler, tokenizer, held_out, eo));
+    }
     result.last = entry;
     log.write(entry.to_json());
     if (callbacks.on_log && (step % options.log_every == 0 || step == options.steps)) callbacks.on_log(entry);

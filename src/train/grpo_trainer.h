@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ struct GrpoTrainerOptions {
   int64_t log_every = 1;
   int64_t save_every = 0;  // steps between checkpoints; 0: only final/ (and on a stop request)
   std::string output_dir;  // checkpoints, final/, train_log.jsonl
+  // Held-out evaluation during training (R1 protocol, rollout.h EvalOptions: k samples at temperature 0.6 /
+  // top-p 0.95 with max_tokens = max_completion_length) every eval_every steps and after the last; 0: none.
+  // The eval_problems problems of the held-out split are fixed by the seed, so the points form one curve.
+  int64_t eval_every = 0;
+  int64_t eval_problems = 64;
+  int64_t eval_k = 8;
 
   Status validate() const;
   nlohmann::json to_json() const;
@@ -107,7 +114,8 @@ struct GrpoStepLog {
   int64_t groups_kept = 0;
   bool updated = false;  // false when dynamic sampling left no group
   double generation_tokens_per_s = 0, training_tokens_per_s = 0;
-  double seconds = 0;  // the whole step
+  double seconds = 0;              // the whole step
+  std::optional<EvalResult> eval;  // held-out evaluation after this step's update (eval_every)
   nlohmann::json to_json() const;
 };
 

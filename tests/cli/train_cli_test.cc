@@ -99,9 +99,11 @@ TEST(TrainCli, GrpoStepAndEval) {
   const Outcome g =
       r1("train grpo --config " + kTinyChat + "/config.json --task addition --digits 1 -o " + dir.file("g") +
          " --steps 1 --prompts-per-step 2 --num-generations 2 --max-completion-length 8"
-         " --beta 0.04 --loss-type grpo --scale-rewards none --epsilon-high 0.28");
+         " --beta 0.04 --loss-type grpo --scale-rewards none --epsilon-high 0.28"
+         " --eval-every 1 --eval-problems 2 --eval-k 2");
   ASSERT_EQ(g.status, 0) << g.out;
   EXPECT_NE(g.out.find("step 1/1  reward"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("held-out: pass@1"), std::string::npos) << g.out;
   const Outcome e =
       r1("train eval -m " + dir.file("g/final") + " --task addition --digits 1 -n 3 -k 2 --max-tokens 8");
   ASSERT_EQ(e.status, 0) << e.out;

@@ -214,6 +214,7 @@ void expect_one_step_runs(const std::string& config_path) {
             // Seeded samples differ from each other (a random policy over 262 tokens does not repeat itself).
             EXPECT_NE(rs[0].rollout.completion, rs[1].rollout.completion);
           }};
+  o.eval_every = 1, o.eval_problems = 3, o.eval_k = 2;
   auto r = train_grpo(init_model(config_path, 1), nullptr, *tok, o, cb);
   ASSERT_TRUE(r.is_ok()) << r.message();
   EXPECT_EQ(seen, 1);
@@ -224,6 +225,12 @@ void expect_one_step_runs(const std::string& config_path) {
     EXPECT_TRUE(std::isfinite(v));
   EXPECT_GT(logged.mean_completion_length, 0);
   EXPECT_GT(logged.generation_tokens_per_s, 0);
+  ASSERT_TRUE(logged.eval.has_value());
+  EXPECT_EQ(logged.eval->problems, 3);
+  EXPECT_GE(logged.eval->pass_at_1, 0.0);
+  EXPECT_LE(logged.eval->format_rate, 1.0);
+  EXPECT_GT(logged.eval->mean_completion_tokens, 0.0);
+  EXPECT_LE(logged.eval->mean_completion_tokens, 12.0);
   EXPECT_TRUE(fs::exists(r->final_dir + "/model.safetensors"));
   EXPECT_TRUE(fs::exists(out.file("train_log.jsonl")));
 }
