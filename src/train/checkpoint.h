@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "core/status.h"
 #include "train/model.h"
@@ -42,6 +43,23 @@ std::optional<std::string> latest_checkpoint(const std::string& output_dir);
 // trainer_state.json of a checkpoint folder; an error names the file when it is missing, not JSON or has no
 // step.
 Result<nlohmann::json> read_trainer_state(const std::string& checkpoint_dir);
+
+// A field of a trainer state, or `fallback` when it is missing or of another type (a hand-edited file), so
+// that a comparison of settings never throws.
+template <typename T>
+T state_field(const nlohmann::json& j, const char* key, T fallback) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if constexpr (std::is_same_v<T, nlohmann::json>) {
+    return it->is_object() ? *it : fallback;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return it->is_string() ? it->template get<std::string>() : fallback;
+  } else {
+    static_assert(std::is_integral_v<T>);
+    return it->is_number_integer() ? it->template get<T>() : fallback;
+  }
+}
 
 // The model, optimizer state and trainer state of a checkpoint; the optimizer is built over the loaded
 // parameters with `adamw` and then takes the saved moments.

@@ -233,10 +233,11 @@ Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_pt
   int64_t step = 0;
   if (auto dir = latest_checkpoint(options.output_dir)) {
     R1_ASSIGN_OR_RETURN(Resumed r, load_checkpoint(*dir, adamw));
-    const nlohmann::json& saved = r.state["options"];
-    if (r.state.value("kind", "") != "grpo" || saved.value("seed", uint64_t(0)) != options.seed ||
-        saved.value("prompts_per_step", int64_t(0)) != options.prompts_per_step ||
-        saved.value("task", "") != task_kind_name(options.task.kind))
+    const nlohmann::json saved = state_field(r.state, "options", nlohmann::json::object());
+    if (state_field(r.state, "kind", std::string()) != "grpo" ||
+        state_field(saved, "seed", uint64_t(0)) != options.seed ||
+        state_field(saved, "prompts_per_step", int64_t(0)) != options.prompts_per_step ||
+        state_field(saved, "task", std::string()) != task_kind_name(options.task.kind))
       return Status::errorf("{}: made by another kind of run, or with another task, seed or prompts_per_step",
                             *dir);
     policy = std::move(r.model);

@@ -201,12 +201,12 @@ Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& 
   int64_t step = 0;
   if (auto dir = latest_checkpoint(options.output_dir)) {
     R1_ASSIGN_OR_RETURN(Resumed r, load_checkpoint(*dir, adamw));
-    const nlohmann::json& saved = r.state;
-    if (saved.value("data_fingerprint", uint64_t(0)) != data_fingerprint)
+    const nlohmann::json saved = state_field(r.state, "options", nlohmann::json::object());
+    if (state_field(r.state, "data_fingerprint", uint64_t(0)) != data_fingerprint)
       return Status::errorf(
           "{}: made from other data (or another tokenizer or max_seq_len); use another output dir", *dir);
-    if (saved["options"].value("batch_size", int64_t(0)) != B ||
-        saved["options"].value("seed", uint64_t(0)) != options.seed)
+    if (state_field(saved, "batch_size", int64_t(0)) != B ||
+        state_field(saved, "seed", uint64_t(0)) != options.seed)
       return Status::errorf("{}: made with another batch_size or seed, which would change the data order",
                             *dir);
     model = std::move(r.model);

@@ -269,6 +269,18 @@ TEST(Sft, RefusesToResumeOnOtherDataAndBadInput) {
   ASSERT_FALSE(seed.is_ok());
   EXPECT_NE(seed.message().find("seed"), std::string::npos) << seed.message();
 
+  // A hand-edited trainer state is an error naming the file, never an exception.
+  o.seed = 0;
+  test::write_file(out.file("checkpoint-1/trainer_state.json"),
+                   R"({"step": 1, "data_fingerprint": "x", "options": 3})");
+  auto edited = train_sft(nullptr, *tok, sums(2), o);
+  ASSERT_FALSE(edited.is_ok());
+  EXPECT_NE(edited.message().find("other data"), std::string::npos) << edited.message();
+  test::write_file(out.file("checkpoint-1/trainer_state.json"), R"({"step": "one"})");
+  auto no_step = train_sft(nullptr, *tok, sums(2), o);
+  ASSERT_FALSE(no_step.is_ok());
+  EXPECT_NE(no_step.message().find("trainer_state.json: no step"), std::string::npos) << no_step.message();
+
   o.output_dir = empty.path();
   EXPECT_FALSE(train_sft(nullptr, *tok, sums(2), o, {}, /*must_resume=*/true).is_ok());
   o.max_seq_len = 4;
