@@ -80,6 +80,7 @@ CLI::App* add_quantize_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
 CLI::App* add_serve_command(CLI::App& app);
 CLI::App* add_eval_command(CLI::App& app);
+CLI::App* add_train_command(CLI::App& app);
 int cmd_run();
 int cmd_chat();
 int cmd_info();
@@ -88,5 +89,6 @@ int cmd_quantize();
 int cmd_bench();
 int cmd_serve();
 int cmd_eval();
+int cmd_train();
 
 }  // namespace r1::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       {r1::cli::add_bench_command(app), r1::cli::cmd_bench},
       {r1::cli::add_serve_command(app), r1::cli::cmd_serve},
       {r1::cli::add_eval_command(app), r1::cli::cmd_eval},
+      {r1::cli::add_train_command(app), r1::cli::cmd_train},
   };
   CLI11_PARSE(app, argc, argv);
   r1::ThreadPool::set_global_threads(threads);

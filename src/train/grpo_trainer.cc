@@ -1,0 +1,355 @@
+#include "train/grpo_trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "train/optim.h"
+
+namespace r1::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Prompt + completion as model input: tokens [L - 1], targets [L - 1]; completion token j is the target at
+// position prompt.size() - 1 + j.
+struct Sequence {
+  std::vector<int32_t> tokens, targets;
+  int64_t first = 0;  // position of the first completion target
+};
+
+Sequence sequence_of(const std::vector<int32_t>& prompt, const Rollout& r) {
+  Sequence s;
+  std::vector<int32_t> all(prompt);
+  all.insert(all.end(), r.completion.begin(), r.completion.end());
+  s.tokens.assign(all.begin(), all.end() - 1);
+  s.targets.assign(all.begin() + 1, all.end());
+  s.first = int64_t(prompt.size()) - 1;
+  return s;
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------------
+// options
+
+Status GrpoTrainerOptions::validate() const {
+  R1_RETURN_IF_ERROR(grpo.validate());
+  R1_RETURN_IF_ERROR(task.validate());
+  if (prompts_per_step < 1) return Status::errorf("prompts_per_step {} < 1", prompts_per_step);
+  if (steps < 1) return Status::errorf("steps {} < 1", steps);
+  if (!(top_p > 0 && top_p <= 1)) return Status::errorf("top_p {} outside (0, 1]", top_p);
+  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr)
+    return Status::errorf("lr {} / min_lr {}: need 0 <= min_lr <= lr, lr > 0", lr, min_lr);
+  if (warmup_steps < 0 || weight_decay < 0 || moe_bias_gamma < 0)
+    return Status::error("negative warmup, decay or gamma");
+  if (!(adam_beta1 >= 0 && adam_beta1 < 1 && adam_beta2 >= 0 && adam_beta2 < 1))
+    return Status::error("adam betas must lie in [0, 1)");
+  if (eval_every < 0 || eval_problems < 1 || eval_k < 1)
+    return Status::error("eval_every >= 0, eval_problems and eval_k >= 1 needed");
+  if (parallel < 1 || log_every < 1 || save_every < 0)
+    return Status::error("parallel, log_every >= 1, save_every >= 0");
+  if (output_dir.empty()) return Status::error("no output_dir");
+  return Status::ok();
+}
+
+nlohmann::json GrpoTrainerOptions::to_json() const {
+  return {{"num_generations", grpo.num_generations},
+          {"beta", grpo.beta},
+          {"epsilon", grpo.epsilon},
+          {"epsilon_high", grpo.upper_epsilon()},
+          {"loss_type", loss_type_name(grpo.loss_type)},
+          {"scale_rewards", scale_rewards_name(grpo.scale_rewards)},
+          {"max_completion_length", grpo.max_completion_length},
+          {"temperature", grpo.temperature},
+          {"mask_truncated_completions", grpo.mask_truncated_completions},
+          {"task", task_kind_name(task.kind)},
+          {"digits", task.digits},
+          {"digits_b", task.digits_b},
+          {"accuracy_weight", reward_weights.accuracy},
+          {"format_weight", reward_weights.format},
+          {"prompts_per_step", prompts_per_step},
+          {"steps", steps},
+          {"top_p", top_p},
+          {"dynamic_sampling", dynamic_sampling},
+          {"lr", lr},
+          {"min_lr", min_lr},
+          {"warmup_steps", warmup_steps},
+          {"max_grad_norm", max_grad_norm},
+          {"weight_decay", weight_decay},
+          {"adam_beta1", adam_beta1},
+          {"adam_beta2", adam_beta2},
+          {"moe_bias_gamma", moe_bias_gamma},
+          {"seed", seed},
+          {"output_dir", output_dir}};
+}
+
+nlohmann::json GrpoStepLog::to_json() const {
+  nlohmann::json j = {{"step", step},
+                      {"reward", mean_reward},
+                      {"accuracy", accuracy},
+                      {"format", format_rate},
+                      {"completion_length", mean_completion_length},
+                      {"truncated", truncated_fraction},
+                      {"kl", kl},
+                      {"clip_fraction", clip_fraction},
+                      {"frac_reward_zero_std", zero_std_fraction},
+                      {"loss", loss},
+                      {"grad_norm", grad_norm},
+                      {"lr", lr},
+                      {"groups_kept", groups_kept},
+                      {"updated", updated},
+                      {"generation_tokens_per_s", generation_tokens_per_s},
+                      {"training_tokens_per_s", training_tokens_per_s},
+                      {"seconds", seconds}};
+  if (eval) {
+    j["eval_pass_at_1"] = eval->pass_at_1;
+    j["eval_format"] = eval->format_rate;
+    j["eval_completion_length"] = eval->mean_completion_tokens;
+  }
+  return j;
+}
+
+// -----------------------------------------------------------------------------------------------------
+// pieces
+
+std::vector<ScoredRollout> score_rollouts(const Tokenizer& tokenizer, std::span<const TaskProblem> problems,
+                                          std::vector<Rollout> rollouts, const RewardWeights& weights,
+                                          const RewardFunction& reward_function) {
+  const std::vector<int32_t> stops = stop_ids_of(tokenizer);
+  std::vector<ScoredRollout> out;
+  for (Rollout& r : rollouts) {
+    const TaskProblem& problem = problems[size_t(r.prompt)];
+    std::string text = completion_text(tokenizer, r, stops);
+    const CompletionReward reward =
+        reward_function
+            ? reward_function(problem, text)
+            : score_completion(
+                  text, [&](std::string_view boxed) { return check_answer(problem, boxed); }, weights);
+    out.push_back({std::move(r), std::move(text), reward});
+  }
+  return out;
+}
+
+Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* reference, const GrpoConfig& config,
+                                        std::span<const std::vector<int32_t>> prompts,
+                                        std::span<const Rollout> rollouts, std::span<const double> rewards,
+                                        bool dynamic_sampling) {
+  R1_RETURN_IF_ERROR(config.validate());
+  if (rewards.size() != rollouts.size())
+    return Status::errorf("{} rewards for {} rollouts", rewards.size(), rollouts.size());
+  if (config.beta > 0 && !reference) return Status::error("beta > 0 needs a reference model");
+  for (const Rollout& r : rollouts)
+    if (r.prompt < 0 || r.prompt >= int64_t(prompts.size()) || r.completion.empty() ||
+        prompts[size_t(r.prompt)].empty())
+      return Status::errorf("a rollout of prompt {} without prompt or completion tokens", r.prompt);
+  const int64_t G = config.num_generations;
+  R1_ASSIGN_OR_RETURN(GroupAdvantages adv, group_advantages(rewards, G, config.scale_rewards));
+  std::vector<int64_t> groups;
+  if (dynamic_sampling) {
+    R1_ASSIGN_OR_RETURN(groups, groups_with_signal(rewards, G));
+  } else {
+    for (int64_t g = 0; g < int64_t(rewards.size()) / G; ++g) groups.push_back(g);
+  }
+  GrpoUpdateStats stats{.zero_std_fraction = adv.zero_std_fraction(), .groups_kept = int64_t(groups.size())};
+  policy.params().zero_grad();
+  if (groups.empty()) return stats;
+
+  // The kept rows as a [N, T] batch over completion positions.
+  std::vector<size_t> rows;
+  for (int64_t g : groups)
+    for (int64_t j = 0; j < G; ++j) rows.push_back(size_t(g * G + j));
+  const int64_t N = int64_t(rows.size());
+  int64_t T = 1;
+  for (size_t i : rows) T = std::max<int64_t>(T, int64_t(rollouts[i].completion.size()));
+  std::vector<float> logp_new(size_t(N * T), 0.0f), logp_ref, dlogp(size_t(N * T), 0.0f);
+  std::vector<uint8_t> mask(size_t(N * T), 0), truncated(size_t(N), 0);
+  std::vector<double> advantages(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    const Rollout& r = rollouts[rows[size_t(n)]];
+    std::fill_n(mask.begin() + n * T, r.completion.size(), uint8_t(1));
+    truncated[size_t(n)] = r.truncated;
+    advantages[size_t(n)] = adv.advantages[rows[size_t(n)]];
+  }
+  // With beta = 0 and the ratio 1 by construction, the gradient −A·w does not depend on the log-probs'
+  // values, so the policy's forward is needed only once, in the backward pass below; with beta > 0, k3 needs
+  // logp_new and the reference's log-probs first.
+  if (config.beta > 0) {
+    logp_ref.assign(size_t(N * T), 0.0f);
+    for (int64_t n = 0; n < N; ++n) {
+      const Rollout& r = rollouts[rows[size_t(n)]];
+      const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
+      R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets));
+      R1_ASSIGN_OR_RETURN(std::vector<float> lr, reference->forward_logprobs(s.tokens, s.targets));
+      std::copy_n(lp.begin() + s.first, r.completion.size(), logp_new.begin() + n * T);
+      std::copy_n(lr.begin() + s.first, r.completion.size(), logp_ref.begin() + n * T);
+    }
+  }
+  const GrpoBatch<float> batch{.num_sequences = N,
+                               .num_positions = T,
+                               .logp_new = logp_new,
+                               .logp_ref = logp_ref,
+                               .completion_mask = mask,
+                               .advantages = advantages,
+                               .truncated = truncated};
+  R1_ASSIGN_OR_RETURN(GrpoLossResult loss, grpo_loss<float>(config, batch, dlogp));
+  stats.loss = loss.loss;
+  stats.mean_kl = loss.mean_kl;
+  stats.clip_fraction = loss.clip_region_fraction;
+
+  for (int64_t n = 0; n < N; ++n) {
+    const std::span<const float> d(dlogp.data() + n * T, size_t(T));
+    if (std::all_of(d.begin(), d.end(), [](float x) { return x == 0.0f; })) continue;  // no gradient to carry
+    const Rollout& r = rollouts[rows[size_t(n)]];
+    const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
+    R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets));
+    std::vector<float> full(lp.size(), 0.0f);
+    std::copy_n(d.begin(), r.completion.size(), full.begin() + s.first);
+    R1_RETURN_IF_ERROR(policy.backward_logprobs(full));
+    ++stats.sequences_trained;
+    stats.tokens_trained += int64_t(s.tokens.size());
+  }
+  return stats;
+}
+
+// ------------------------------------------------------------------------------------------------------ loop
+
+Result<GrpoResult> train_grpo(std::unique_ptr<TrainModel> policy, std::unique_ptr<TrainModel> reference,
+                              const Tokenizer& tokenizer, const GrpoTrainerOptions& options,
+                              const GrpoCallbacks& callbacks, bool must_resume) {
+  R1_RETURN_IF_ERROR(options.validate());
+  if (options.grpo.beta > 0 && !reference) return Status::error("beta > 0 needs a reference model");
+  const AdamWConfig adamw{
+      .beta1 = options.adam_beta1, .beta2 = options.adam_beta2, .weight_decay = options.weight_decay};
+  GrpoResult result;
+  std::unique_ptr<AdamW> optimizer;
+  int64_t step = 0;
+  if (auto dir = latest_checkpoint(options.output_dir)) {
+    R1_ASSIGN_OR_RETURN(Resumed r, load_checkpoint(*dir, adamw));
+    const nlohmann::json saved = state_field(r.state, "options", nlohmann::json::object());
+    if (state_field(r.state, "kind", std::string()) != "grpo" ||
+        state_field(saved, "seed", uint64_t(0)) != options.seed ||
+        state_field(saved, "prompts_per_step", int64_t(0)) != options.prompts_per_step ||
+        state_field(saved, "task", std::string()) != task_kind_name(options.task.kind))
+      return Status::errorf("{}: made by another kind of run, or with another task, seed or prompts_per_step",
+                            *dir);
+    policy = std::move(r.model);
+    optimizer = std::move(r.optimizer);
+    step = result.resumed_from = r.step;
+  } else if (must_resume) {
+    return Status::errorf("{}: no complete checkpoint to resume from", options.output_dir);
+  } else {
+    if (!policy) return Status::error("no model to train");
+    optimizer = std::make_unique<AdamW>(policy->params(), adamw);
+  }
+  R1_ASSIGN_OR_RETURN(TrainLog log, TrainLog::open(options.output_dir, step));
+  R1_ASSIGN_OR_RETURN(TaskGenerator tasks, TaskGenerator::create(options.task, Split::kTrain, options.seed));
+  for (int64_t i = 0; i < step * options.prompts_per_step; ++i) R1_RETURN_IF_ERROR(tasks.next().status());
+  const LrSchedule schedule{.lr = options.lr,
+                            .min_lr = options.min_lr,
+                            .warmup_steps = options.warmup_steps,
+                            .total_steps = options.steps};
+  const std::vector<int32_t> stops = stop_ids_of(tokenizer);
+  const int64_t G = options.grpo.num_generations;
+  std::vector<TaskProblem> held_out;
+  if (options.eval_every > 0) {
+    R1_ASSIGN_OR_RETURN(held_out, generate_problems(options.task, Split::kHeldOut, options.seed,
+                                                    options.eval_problems, /*distinct=*/false));
+  }
+
+  while (step < options.steps) {
+    if (callbacks.stop && callbacks.stop()) {
+      result.stopped = true;
+      break;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<TaskProblem> problems;
+    std::vector<std::vector<int32_t>> prompts;
+    for (int64_t i = 0; i < options.prompts_per_step; ++i) {
+      R1_ASSIGN_OR_RETURN(TaskProblem p, tasks.next());
+      R1_ASSIGN_OR_RETURN(auto ids, problem_prompt(tokenizer, p));
+      problems.push_back(std::move(p));
+      prompts.push_back(std::move(ids));
+    }
+    RolloutStats gen;
+    std::vector<Rollout> rollouts;
+    {
+      R1_ASSIGN_OR_RETURN(std::unique_ptr<Model> sampler, policy->inference_model());
+      const RolloutOptions ro{.samples_per_prompt = G,
+                              .max_tokens = options.grpo.max_completion_length,
+                              .temperature = options.grpo.temperature,
+                              .top_p = options.top_p,
+                              .seed = options.seed ^ (0xD1B54A32D192ED03ull * uint64_t(step + 1)),
+                              .parallel = options.parallel};
+      R1_ASSIGN_OR_RETURN(rollouts, sample_rollouts(*sampler, prompts, stops, ro, &gen));
+    }
+    std::vector<ScoredRollout> scored =
+        score_rollouts(tokenizer, problems, std::move(rollouts), options.reward_weights, callbacks.reward);
+    if (callbacks.on_rollouts) callbacks.on_rollouts(step + 1, problems, scored);
+
+    GrpoStepLog entry{.step = step + 1, .lr = schedule.at(step)};
+    std::vector<double> rewards;
+    std::vector<Rollout> batch;
+    for (const ScoredRollout& s : scored) {
+      rewards.push_back(s.reward.total);
+      entry.mean_reward += s.reward.total;
+      entry.accuracy += s.reward.accuracy;
+      entry.format_rate += s.reward.format;
+      entry.mean_completion_length += double(s.rollout.completion.size());
+      entry.truncated_fraction += s.rollout.truncated;
+      batch.push_back(s.rollout);
+    }
+    const double n = double(scored.size());
+    entry.mean_reward /= n, entry.accuracy /= n, entry.format_rate /= n, entry.mean_completion_length /= n;
+    entry.truncated_fraction /= n;
+    entry.generation_tokens_per_s = double(gen.tokens) / std::max(gen.seconds, 1e-9);
+
+    const auto t1 = std::chrono::steady_clock::now();
+    R1_ASSIGN_OR_RETURN(GrpoUpdateStats u, grpo_accumulate(*policy, reference.get(), options.grpo, prompts,
+                                                           batch, rewards, options.dynamic_sampling));
+    entry.loss = u.loss, entry.kl = u.mean_kl, entry.clip_fraction = u.clip_fraction;
+    entry.zero_std_fraction = u.zero_std_fraction, entry.groups_kept = u.groups_kept;
+    entry.updated = u.groups_kept > 0;
+    if (entry.updated) {
+      entry.grad_norm = clip_grad_norm(policy->params().grads(), options.max_grad_norm);
+      optimizer->step(policy->params(), entry.lr);
+      policy->update_moe_bias(float(options.moe_bias_gamma));
+    }
+    entry.training_tokens_per_s = double(u.tokens_trained) / std::max(seconds_since(t1), 1e-9);
+    entry.seconds = seconds_since(t0);
+    ++step;
+    if (options.eval_every > 0 && (step % options.eval_every == 0 || step == options.steps)) {
+      R1_ASSIGN_OR_RETURN(std::unique_ptr<Model> sampler, policy->inference_model());
+      const EvalOptions eo{.k = options.eval_k,
+                           .max_tokens = options.grpo.max_completion_length,
+                           .seed = options.seed,
+                           .parallel = options.parallel};
+      R1_ASSIGN_OR_RETURN(entry.eval, evaluate_tasks(*sampler, tokenizer, held_out, eo));
+    }
+    result.last = entry;
+    log.write(entry.to_json());
+    if (callbacks.on_log && (step % options.log_every == 0 || step == options.steps)) callbacks.on_log(entry);
+    if (options.save_every > 0 && step % options.save_every == 0 && step < options.steps)
+      R1_RETURN_IF_ERROR(save_checkpoint(options.output_dir, step, *policy, *optimizer,
+                                         {{"kind", "grpo"}, {"options", options.to_json()}}));
+  }
+  result.steps_done = step;
+  if (result.stopped) {
+    if (step > result.resumed_from || !latest_checkpoint(options.output_dir))
+      R1_RETURN_IF_ERROR(save_checkpoint(options.output_dir, step, *policy, *optimizer,
+                                         {{"kind", "grpo"}, {"options", options.to_json()}}));
+    return result;
+  }
+  result.final_dir = (fs::path(options.output_dir) / "final").string();
+  R1_RETURN_IF_ERROR(policy->save_hf(result.final_dir));
+  return result;
+}
+
+}  // namespace r1::train
