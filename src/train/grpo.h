@@ -50,7 +50,7 @@ struct GrpoConfig {
   int64_t num_generations = 8;           // G: samples per prompt (≥ 2, so that a group has a std)
   double beta = 0.0;                     // weight of the k3 KL to the reference; 0 needs no reference model
   double epsilon = 0.2;                  // ε_low: the ratio is clipped below at 1 − ε_low
-  std::optional<double> epsilon_high;    // ε_high: clipped above at 1 + ε_high; unset: epsilon (DAPO: 0.28)
+  std::optional<double> epsilon_high = std::nullopt;  // ε_high: clipped above at 1 + ε_high; unset: epsilon (DAPO: 0.28)
   LossType loss_type = LossType::kDapo;  // aggregation of per-token losses
   ScaleRewards scale_rewards = ScaleRewards::kGroup;
   int64_t max_completion_length = 256;   // generation budget in tokens; dr_grpo's normaliser
@@ -88,13 +88,13 @@ template <typename Real>
 struct GrpoBatch {
   int64_t num_sequences = 0;                  // N
   int64_t num_positions = 0;                  // T: token positions per row (the longest completion, or more)
-  std::span<const Real> logp_new;             // [N, T] log π_θ(token) under the policy being trained
-  std::span<const Real> logp_old;             // [N, T] under the policy that sampled; empty: equal to logp_new
+  std::span<const Real> logp_new = {};           // [N, T] log π_θ(token) under the policy being trained
+  std::span<const Real> logp_old = {};           // [N, T] under the policy that sampled; empty: equal to logp_new
                                               //   (one update per generation, TRL num_iterations = 1)
-  std::span<const Real> logp_ref;             // [N, T] under the frozen reference; needed when beta > 0
-  std::span<const uint8_t> completion_mask;   // [N, T] 1 on completion tokens (EOS included), 0 on padding
-  std::span<const double> advantages;         // [N] from group_advantages
-  std::span<const uint8_t> truncated;         // [N] 1 where the completion hit max_completion_length without EOS;
+  std::span<const Real> logp_ref = {};           // [N, T] under the frozen reference; needed when beta > 0
+  std::span<const uint8_t> completion_mask = {}; // [N, T] 1 on completion tokens (EOS included), 0 on padding
+  std::span<const double> advantages = {};       // [N] from group_advantages
+  std::span<const uint8_t> truncated = {};       // [N] 1 where the completion hit max_completion_length without EOS;
                                               //   empty: none; used with mask_truncated_completions
   int64_t num_items_in_batch = 0;             // dapo: completion tokens in the whole accumulated batch (all
                                               //   micro-batches of one optimiser step); 0: this batch's

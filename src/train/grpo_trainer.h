@@ -39,7 +39,7 @@ namespace r1::train {
 struct GrpoTrainerOptions {
   GrpoConfig grpo;               // num_generations, beta, epsilon(_high), loss_type, scale_rewards, ...
   TaskOptions task;              // what problems are drawn (train split)
-  RewardWeights reward_weights;  // total reward = accuracy weight · accuracy + format weight · format
+  RewardWeights reward_weights = {};  // total reward = accuracy weight · accuracy + format weight · format
   int64_t prompts_per_step =
       8;                // problems per optimizer step (the batch is prompts_per_step · G completions)
   int64_t steps = 100;  // optimizer steps
@@ -115,7 +115,7 @@ struct GrpoStepLog {
   bool updated = false;  // false when dynamic sampling left no group
   double generation_tokens_per_s = 0, training_tokens_per_s = 0;
   double seconds = 0;              // the whole step
-  std::optional<EvalResult> eval;  // held-out evaluation after this step's update (eval_every)
+  std::optional<EvalResult> eval = std::nullopt;  // held-out evaluation after this step's update (eval_every)
   nlohmann::json to_json() const;
 };
 
@@ -128,13 +128,13 @@ struct GrpoResult {
 };
 
 struct GrpoCallbacks {
-  std::function<void(const GrpoStepLog&)> on_log;
+  std::function<void(const GrpoStepLog&)> on_log = nullptr;
   // Sees each step's scored rollouts (tests, sample printing).
-  std::function<void(int64_t step, std::span<const TaskProblem>, std::span<const ScoredRollout>)> on_rollouts;
-  StopRequested stop;
+  std::function<void(int64_t step, std::span<const TaskProblem>, std::span<const ScoredRollout>)> on_rollouts = nullptr;
+  StopRequested stop = nullptr;
   // Replaces the task's rewards (accuracy + format) when set, as TRL's reward_funcs do: the reward of one
   // completion's text.
-  RewardFunction reward;
+  RewardFunction reward = nullptr;
 };
 
 // Trains `policy` with GRPO. Resumes from the newest complete checkpoint in output_dir like train_sft (the

@@ -32,7 +32,7 @@ struct RolloutOptions {
 
 struct Rollout {
   int64_t prompt = 0;               // index into the prompts
-  std::vector<int32_t> completion;  // generated ids, the stop token included when one ended it
+  std::vector<int32_t> completion = {};  // generated ids, the stop token included when one ended it
   bool truncated = false;           // ended by max_tokens (or the context), not by a stop token
 };
 
