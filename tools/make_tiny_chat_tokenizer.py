@@ -46,8 +46,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     byte_chars = bytes_to_unicode()
     vocab = {byte_chars[b]: b for b in range(256)}
+    # As in DeepSeek-R1's own tokenizer, <think> and </think> are added but not special: decoding keeps them, so
+    # an API's reasoning parser sees where the reasoning ends.
     added = [{"id": 256 + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for i, s in enumerate(SPECIALS)]
+              "normalized": False, "special": s not in ("<think>", "</think>")} for i, s in enumerate(SPECIALS)]
     tokenizer = {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
