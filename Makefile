@@ -19,9 +19,10 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG='-O1 -g' -DR1_SANITIZE=ON -DR1_TEST_SHARDS=$(JOBS) -DR1_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target r1 r1_tests
 
-# Runs the bundled default model (a generated story from stories260K until r1 ships its own reasoning model).
+# Chats with the bundled default model, r1's own tiny reasoning model (models/tiny-r1): ask it to add two 3-digit
+# numbers. `make run ARGS="-m DIR"` chats with another model.
 run: build
-	@$(BUILD)/r1 run $(ARGS)
+	@$(BUILD)/r1 chat $(ARGS)
 
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -45,13 +45,14 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
   ReasoningParser parser(in_reasoning);
   std::string content;
   const auto t0 = std::chrono::steady_clock::now();
-  bool thinking_shown = false, folded = false;
+  bool thinking_shown = false, folded = false, reasoning_shown = false;
   auto emit = [&](const ReasoningDelta& d) {
     if (!d.reasoning.empty()) {
       if (g_chat.hide_thinking) {
         if (!thinking_shown) fmt::print("{}Thinking...{}", style.dim(), style.reset()), thinking_shown = true;
       } else {
         fmt::print("{}{}{}", style.dim(), d.reasoning, style.reset());
+        reasoning_shown = true;
       }
     }
     if (!d.content.empty()) {
@@ -59,6 +60,8 @@ Result<std::string> reply(LoadedModel& m, KvCache& cache, std::vector<int32_t>& 
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         fmt::print("\r{}Thought for {:.0f} seconds.{}\n", style.dim(), s, style.reset());
         folded = true;
+      } else if (reasoning_shown && content.empty()) {
+        fmt::print("\n\n");  // the parser drops the newlines around </think>: a blank line after the thought
       }
       fmt::print("{}", d.content);
       content += d.content;

@@ -16,7 +16,7 @@ namespace r1::cli {
 namespace fs = std::filesystem;
 
 std::string default_model_dir() {
-  const char* kName = "models/stories260K";
+  const char* kName = "models/tiny-r1";
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec)

@@ -15,7 +15,8 @@
 
 namespace r1::cli {
 
-// The bundled default model: models/stories260K beside the binary's build tree or the source tree.
+// The bundled default model: models/tiny-r1 (r1's own tiny reasoning model, trained by scripts/train_demo.sh)
+// beside the binary's build tree or the source tree.
 std::string default_model_dir();
 
 struct LoadedModel {

@@ -104,6 +104,8 @@ int cmd_run() {
     content += d.content;
     if (g_run.json) return;
     if (!d.reasoning.empty()) fmt::print("{}{}{}", style.dim(), d.reasoning, style.reset());
+    // The parser drops the newlines around </think>; a blank line keeps the answer apart from the thought.
+    if (!d.content.empty() && content.size() == d.content.size() && !reasoning.empty()) fmt::print("\n\n");
     if (!d.content.empty()) fmt::print("{}", d.content);
     std::fflush(stdout);
   };

@@ -1,4 +1,4 @@
-// `r1 train sft | grpo | data | eval`: flags into the options of src/train (sft.h, grpo_trainer.h, tasks.h,
+// `r1 train sft | grpo | data | eval | sample`: flags into the options of src/train (sft.h, grpo_trainer.h, tasks.h,
 // rollout.h), progress lines on stderr. Ctrl-C ends a training run with a checkpoint; rerunning the same
 // command resumes it.
 #include <fmt/format.h>
@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "train/distill.h"
 #include "train/grpo_trainer.h"
 #include "train/rollout.h"
 #include "train/sft.h"
@@ -78,6 +79,7 @@ struct DataFlags {
   std::string split = "train", format = "sft", out;
   int64_t n = 1000;
   uint64_t seed = 0;
+  double plain_fraction = 0;
 } g_data;
 
 struct EvalFlags {
@@ -88,6 +90,20 @@ struct EvalFlags {
   train::EvalOptions options;
 } g_eval_tasks;
 
+struct SampleFlags {
+  std::string model, split = "train", out;
+  TaskFlags task;
+  int64_t n = 1000;
+  uint64_t seed = 0;
+  train::RejectionSamplingOptions options{.sampling = {.temperature = 0.6, .top_p = 0.95}};
+} g_sample;
+
+struct ExportFlags {
+  std::string model, out, dtype = "bf16";
+} g_export;
+
+CLI::App* g_export_cmd = nullptr;
+CLI::App* g_sample_cmd = nullptr;
 CLI::App* g_sft_cmd = nullptr;
 CLI::App* g_grpo_cmd = nullptr;
 CLI::App* g_data_cmd = nullptr;
@@ -206,7 +222,7 @@ int run_data() {
   const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
   auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
   if (!problems) return fail(problems.status());
-  const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems)
+  const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems, f.plain_fraction)
                                      : train::write_eval_jsonl(f.out, *problems);
   if (!s.is_ok()) return fail(s);
   fmt::print(stderr, "{} {} problems ({} split) written to {}\n", problems->size(), f.task.task, f.split,
@@ -237,6 +253,39 @@ int run_eval_tasks() {
                                     {"mean_completion_tokens", r->mean_completion_tokens},
                                     {"tokens_per_s", r->tokens_per_s}}
                          .dump());
+  return 0;
+}
+
+int run_sample() {
+  SampleFlags& f = g_sample;
+  auto task = f.task.resolve();
+  if (!task) return fail(task.status());
+  const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
+  auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
+  if (!problems) return fail(problems.status());
+  auto loaded = load(f.model);
+  if (!loaded) return fail(loaded.status());
+  f.options.sampling.seed = f.seed;
+  train::RejectionSamplingStats stats;
+  auto kept = train::rejection_sample(*loaded->model, *loaded->tokenizer, *problems, f.options, nullptr, &stats);
+  if (!kept) return fail(kept.status());
+  if (Status s = train::write_distill_jsonl(f.out, *kept); !s.is_ok()) return fail(s);
+  fmt::print(stderr,
+             "{} samples of {} problems ({} split): {} correct and well formed ({:.1f}%), {} examples from {} "
+             "problems written to {} ({:.0f} tok/s)\n",
+             stats.samples, stats.problems, f.split, stats.accepted,
+             100.0 * double(stats.accepted) / double(std::max<int64_t>(stats.samples, 1)), kept->size(),
+             stats.problems_covered, f.out, double(stats.tokens) / std::max(stats.seconds, 1e-9));
+  return 0;
+}
+
+int run_export() {
+  ExportFlags& f = g_export;
+  auto model = train::TrainModel::load(f.model);
+  if (!model) return fail(model.status());
+  if (Status s = (*model)->save_hf(f.out, f.dtype == "bf16" ? DType::kBF16 : DType::kF32); !s.is_ok())
+    return fail(s);
+  fmt::print(stderr, "{} written to {} (matrices in {})\n", f.model, f.out, f.dtype);
   return 0;
 }
 
@@ -322,6 +371,9 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--seed", f.seed, "Generator seed");
     c->add_option("--format", f.format, "sft ({prompt, completion, answer}) | eval ({question, answer})")
         ->check(CLI::IsMember({"sft", "eval"}));
+    c->add_option("--plain-fraction", f.plain_fraction,
+                  "SFT: share of prompts that are the bare question, without R1's instruction (as typed in a chat)")
+        ->check(CLI::Range(0.0, 1.0));
     c->add_option("--out", f.out, "Output JSONL")->required();
   }
   // -------------------------------------------------------------------------------------------- eval
@@ -340,10 +392,44 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--seed", f.seed, "Problems and samples");
     c->add_option("--parallel", f.options.parallel, "Sequences decoded at once")->check(CLI::PositiveNumber);
   }
+  // ------------------------------------------------------------------------------------------ sample
+  {
+    SampleFlags& f = g_sample;
+    train::RolloutOptions& o = f.options.sampling;
+    CLI::App* c = g_sample_cmd = cmd->add_subcommand("sample",
+                                                     "Rejection sampling for distillation: a model answers task "
+                                                     "problems k times, the correct, well-formed answers are "
+                                                     "written as SFT JSONL");
+    c->add_option("-m,--model", f.model, "Model folder (the teacher)")->required();
+    f.task.add_to(*c);
+    c->add_option("--split", f.split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
+    c->add_option("-n,--n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
+    c->add_option("--seed", f.seed, "Problems and samples");
+    c->add_option("-k,--samples", o.samples_per_prompt, "Samples per problem")->check(CLI::PositiveNumber);
+    c->add_option("--keep", f.options.keep_per_problem, "Accepted samples kept per problem (distinct ones)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--temperature", o.temperature, "Sampling temperature");
+    c->add_option("--top-p", o.top_p, "Sampling nucleus");
+    c->add_option("--max-tokens", o.max_tokens, "Tokens per completion")->check(CLI::PositiveNumber);
+    c->add_option("--parallel", o.parallel, "Sequences decoded at once")->check(CLI::PositiveNumber);
+    c->add_option("--out", f.out, "Output JSONL for r1 train sft")->required();
+  }
+  // ------------------------------------------------------------------------------------------ export
+  {
+    ExportFlags& f = g_export;
+    CLI::App* c = g_export_cmd = cmd->add_subcommand("export",
+                                                     "Rewrite a trained model folder with its matrices in bf16 "
+                                                     "(half the size), as models are shipped");
+    c->add_option("-m,--model", f.model, "Trained model folder")->required();
+    c->add_option("-o,--output", f.out, "Folder to write (replaced)")->required();
+    c->add_option("--dtype", f.dtype, "bf16 | f32")->check(CLI::IsMember({"bf16", "f32"}));
+  }
   return cmd;
 }
 
 int cmd_train() {
+  if (g_export_cmd->parsed()) return run_export();
+  if (g_sample_cmd->parsed()) return run_sample();
   if (g_sft_cmd->parsed()) return run_sft();
   if (g_grpo_cmd->parsed()) return run_grpo();
   if (g_data_cmd->parsed()) return run_data();

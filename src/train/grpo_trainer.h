@@ -12,9 +12,8 @@
 //      reference's when beta > 0, grpo_loss → d loss / d logp → backward_logprobs, clipping, AdamW,
 //      and the DeepSeek-V3 bias update of noaux_tc MoE layers.
 // One update per generation (TRL num_iterations = 1): the sampling policy is the policy being trained, so
-// logp_old = logp_new detached and the ratio is 1 at the update. The log-probs are the model's (temperature
-// 1): TrainModel has no temperature, so `temperature` shapes the sampling only (TRL divides the logits by
-// it).
+// logp_old = logp_new detached and the ratio is 1 at the update. The log-probs are those of the distribution
+// sampled from: the logits divided by `temperature`, as TRL does.
 #pragma once
 
 #include <cstdint>

@@ -134,14 +134,16 @@ Status TrainModel::backward() {
 }
 
 Result<std::vector<float>> TrainModel::forward_logprobs(std::span<const int32_t> tokens,
-                                                        std::span<const int32_t> targets) {
+                                                        std::span<const int32_t> targets, float temperature) {
   if (targets.size() != tokens.size())
     return Status::errorf("forward_logprobs: {} tokens but {} targets", tokens.size(), targets.size());
+  if (!(temperature > 0.0f)) return Status::errorf("forward_logprobs: temperature {} is not > 0", temperature);
   R1_RETURN_IF_ERROR(run_forward(tokens));
   const int64_t T = int64_t(tokens.size());
   targets_.assign(targets.begin(), targets.end());
   std::vector<float> logp(static_cast<size_t>(T));
-  R1_RETURN_IF_ERROR(token_logprobs_forward(logp.data(), logits_.data(), targets_.data(), T, V_));
+  R1_RETURN_IF_ERROR(token_logprobs_forward(logp.data(), logits_.data(), targets_.data(), T, V_, temperature));
+  logprob_temperature_ = temperature;
   last_ = Last::kLogprobs;
   return logp;
 }
@@ -152,7 +154,8 @@ Status TrainModel::backward_logprobs(std::span<const float> dlogp) {
   if (int64_t(dlogp.size()) != T)
     return Status::errorf("backward_logprobs: {} gradients for {} tokens", dlogp.size(), T);
   zero(dlogits_, T * V_);
-  token_logprobs_backward(dlogits_.data(), dlogp.data(), logits_.data(), targets_.data(), T, V_);
+  token_logprobs_backward(dlogits_.data(), dlogp.data(), logits_.data(), targets_.data(), T, V_,
+                          logprob_temperature_);
   backward_from_logits(T);
   return Status::ok();
 }
@@ -180,6 +183,8 @@ Result<std::unique_ptr<Model>> TrainModel::inference_model() const {
   return load_model_from(config_, std::move(weights), {});
 }
 
-Status TrainModel::save_hf(const std::string& dir) const { return params_.save_hf(dir, config_json_, source_dir_); }
+Status TrainModel::save_hf(const std::string& dir, DType matrix_dtype) const {
+  return params_.save_hf(dir, config_json_, source_dir_, matrix_dtype);
+}
 
 }  // namespace r1::train

@@ -51,8 +51,10 @@ class TrainModel {
                         std::span<const float> weights);
   // Accumulates d(loss)/d(parameter) of the last forward() into params().grads(); an error when there was none.
   Status backward();
-  // log p(targets[t] | tokens[..t]) [T] (GRPO's per-token log-probabilities); saves what backward_logprobs needs.
-  Result<std::vector<float>> forward_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets);
+  // log p(targets[t] | tokens[..t]) [T] (GRPO's per-token log-probabilities) of the distribution sampled at
+  // `temperature` (the logits divided by it, as TRL does); saves what backward_logprobs needs.
+  Result<std::vector<float>> forward_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                                              float temperature = 1.0f);
   // Accumulates Σ_t dlogp[t] · d(logp[t])/d(parameter) for the last forward_logprobs(); dlogp [T].
   Status backward_logprobs(std::span<const float> dlogp);
   // Logits [T, V] of the last forward.
@@ -71,8 +73,8 @@ class TrainModel {
   Result<std::unique_ptr<Model>> inference_model() const;
 
   // The parameters as a Hugging Face folder (ParamStore::save_hf) with this model's config.json and the tokenizer
-  // and generation_config.json of the folder it was loaded from.
-  Status save_hf(const std::string& dir) const;
+  // and generation_config.json of the folder it was loaded from; matrices in `matrix_dtype` (F32 or BF16).
+  Status save_hf(const std::string& dir, DType matrix_dtype = DType::kF32) const;
 
   // Adds the parameters every family shares to its list: model.embed_tokens first, model.norm and (untied)
   // lm_head last, as HF orders them.
@@ -120,6 +122,7 @@ class TrainModel {
   std::vector<int32_t> tokens_, targets_;  // [T] of the last forward
   std::vector<float> loss_weights_;        // [T] of the last forward() (empty: all 1)
   enum class Last { kNone, kLoss, kLogprobs } last_ = Last::kNone;
+  float logprob_temperature_ = 1.0f;  // of the last forward_logprobs
   std::vector<float> x_final_, rstd_final_, xn_final_;  // [T, C] input of the final norm, [T], its output
   std::vector<float> logits_, dlogits_, dxn_final_;      // [T, V], [T, V], [T, C]
 };

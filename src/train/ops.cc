@@ -200,36 +200,41 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
 
 namespace {
 
-// log Σ_v exp(row[v]), against the row maximum so large logits do not overflow.
-float log_sum_exp(const float* row, int64_t V) {
-  const float mx = *std::max_element(row, row + V);
+// log Σ_v exp(s · row[v]), against the row maximum so large logits do not overflow (s > 0).
+float log_sum_exp(const float* row, int64_t V, float s = 1.0f) {
+  const float mx = s * *std::max_element(row, row + V);
   double sum = 0.0;
-  for (int64_t v = 0; v < V; ++v) sum += std::exp(double(row[v] - mx));
+  for (int64_t v = 0; v < V; ++v) sum += std::exp(double(s * row[v] - mx));
   return mx + float(std::log(sum));
 }
 
-// dlogits[t] += g * (onehot(target) - softmax(logits[t])), the gradient of g * logp[t].
-void add_logprob_grad(float* dlogits, float g, const float* logits, int32_t target, int64_t V) {
-  const float lse = log_sum_exp(logits, V);
-  for (int64_t v = 0; v < V; ++v) dlogits[v] -= g * std::exp(logits[v] - lse);
-  dlogits[target] += g;
+// dlogits[t] += g · s · (onehot(target) - softmax(s · logits[t])), the gradient of g · log softmax(s · logits[t]).
+void add_logprob_grad(float* dlogits, float g, const float* logits, int32_t target, int64_t V, float s = 1.0f) {
+  const float lse = log_sum_exp(logits, V, s);
+  const float gs = g * s;
+  for (int64_t v = 0; v < V; ++v) dlogits[v] -= gs * std::exp(s * logits[v] - lse);
+  dlogits[target] += gs;
 }
 
 }  // namespace
 
-Status token_logprobs_forward(float* logp, const float* logits, const int32_t* targets, int64_t T, int64_t V) {
+Status token_logprobs_forward(float* logp, const float* logits, const int32_t* targets, int64_t T, int64_t V,
+                             float temperature) {
+  if (!(temperature > 0.0f)) return Status::errorf("token_logprobs: temperature {} is not > 0", temperature);
+  const float s = 1.0f / temperature;
   for (int64_t t = 0; t < T; ++t) {
     if (targets[t] < 0 || targets[t] >= V)
       return Status::errorf("token_logprobs: target {} at position {} is outside the vocabulary [0, {})",
                             targets[t], t, V);
-    logp[t] = logits[t * V + targets[t]] - log_sum_exp(logits + t * V, V);
+    logp[t] = s * logits[t * V + targets[t]] - log_sum_exp(logits + t * V, V, s);
   }
   return Status::ok();
 }
 
 void token_logprobs_backward(float* dlogits, const float* dlogp, const float* logits, const int32_t* targets,
-                             int64_t T, int64_t V) {
-  for (int64_t t = 0; t < T; ++t) add_logprob_grad(dlogits + t * V, dlogp[t], logits + t * V, targets[t], V);
+                             int64_t T, int64_t V, float temperature) {
+  const float s = 1.0f / temperature;
+  for (int64_t t = 0; t < T; ++t) add_logprob_grad(dlogits + t * V, dlogp[t], logits + t * V, targets[t], V, s);
 }
 
 Result<float> cross_entropy_forward(const float* logits, const int32_t* targets, const float* weights, int64_t T,

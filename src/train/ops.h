@@ -200,12 +200,15 @@ void moe_update_bias(float* bias, const int64_t* load, int64_t E, float gamma);
 
 // ---------------------------------------------------------------------------- log-probs and cross-entropy
 
-// logp [T] = log softmax(logits [T, V])[targets [T]] (GRPO's per-token log-probability); a target outside [0, V)
-// is an error. Stable: computed against each row's maximum.
-Status token_logprobs_forward(float* logp, const float* logits, const int32_t* targets, int64_t T, int64_t V);
-// dlogits [T, V] += dlogp[t] * (onehot(targets[t]) - softmax(logits[t])); the softmax is recomputed.
+// logp [T] = log softmax(logits [T, V] / temperature)[targets [T]] (GRPO's per-token log-probability of the
+// sampling distribution: TRL divides the logits by the sampling temperature); a target outside [0, V) or a
+// temperature <= 0 is an error. Stable: computed against each row's maximum.
+Status token_logprobs_forward(float* logp, const float* logits, const int32_t* targets, int64_t T, int64_t V,
+                              float temperature = 1.0f);
+// dlogits [T, V] += dlogp[t] / temperature * (onehot(targets[t]) - softmax(logits[t] / temperature)); the softmax
+// is recomputed. temperature > 0, as in the forward.
 void token_logprobs_backward(float* dlogits, const float* dlogp, const float* logits, const int32_t* targets,
-                             int64_t T, int64_t V);
+                             int64_t T, int64_t V, float temperature = 1.0f);
 
 // Weighted mean next-token loss -Σ_t w[t] logp[t] / Σ_t w[t] over logits [T, V], targets [T], weights [T] (null:
 // all 1; 0 masks a token, e.g. a prompt token, whose target is then not read). Negative weights or a target

@@ -95,10 +95,23 @@ Result<size_t> ParamStore::find(const std::string& name) const {
 
 void ParamStore::zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
-Status ParamStore::save_safetensors(const std::string& path) const {
+Status ParamStore::save_safetensors(const std::string& path, DType matrix_dtype) const {
+  if (matrix_dtype != DType::kF32 && matrix_dtype != DType::kBF16)
+    return Status::error("safetensors: matrices are written as F32 or BF16");
   std::vector<SafetensorsEntry> entries;
-  for (size_t i = 0; i < size(); ++i)
-    entries.push_back({.name = specs_[i].name, .dtype = DType::kF32, .shape = specs_[i].shape, .data = value(i)});
+  std::vector<std::vector<uint16_t>> rounded;  // the BF16 copies, alive until the file is written
+  rounded.reserve(size());
+  for (size_t i = 0; i < size(); ++i) {
+    SafetensorsEntry e{.name = specs_[i].name, .dtype = DType::kF32, .shape = specs_[i].shape, .data = value(i)};
+    if (matrix_dtype == DType::kBF16 && specs_[i].shape.size() >= 2) {
+      const float* v = value(i);
+      auto& r = rounded.emplace_back(size_t(specs_[i].numel()));
+      for (size_t k = 0; k < r.size(); ++k) r[k] = f32_to_bf16(v[k]);
+      e.dtype = DType::kBF16;
+      e.data = r.data();
+    }
+    entries.push_back(std::move(e));
+  }
   return write_safetensors(path, entries);
 }
 
@@ -132,9 +145,9 @@ Result<std::string> default_generation_config(const std::string& config_json) {
 }
 
 Status write_hf_folder(const ParamStore& p, const fs::path& dir, const std::string& config_json,
-                       const std::string& source_dir) {
+                       const std::string& source_dir, DType matrix_dtype) {
   R1_RETURN_IF_ERROR(write_text(dir / "config.json", config_json));
-  R1_RETURN_IF_ERROR(p.save_safetensors((dir / "model.safetensors").string()));
+  R1_RETURN_IF_ERROR(p.save_safetensors((dir / "model.safetensors").string(), matrix_dtype));
   std::error_code ec;
   bool have_generation_config = false;
   if (!source_dir.empty()) {
@@ -157,7 +170,7 @@ Status write_hf_folder(const ParamStore& p, const fs::path& dir, const std::stri
 }  // namespace
 
 Status ParamStore::save_hf(const std::string& dir_name, const std::string& config_json,
-                           const std::string& source_dir) const {
+                           const std::string& source_dir, DType matrix_dtype) const {
   const fs::path dir = fs::path(dir_name).lexically_normal();
   const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
   const fs::path tmp = parent / (dir.filename().string() + ".tmp-save");
@@ -167,7 +180,7 @@ Status ParamStore::save_hf(const std::string& dir_name, const std::string& confi
   fs::remove_all(tmp, ec);  // left by an interrupted save
   if (!fs::create_directory(tmp, ec))
     return Status::errorf("{}: cannot create: {}", tmp.string(), ec ? ec.message() : "exists");
-  if (Status s = write_hf_folder(*this, tmp, config_json, source_dir); !s.is_ok()) {
+  if (Status s = write_hf_folder(*this, tmp, config_json, source_dir, matrix_dtype); !s.is_ok()) {
     fs::remove_all(tmp, ec);
     return s.with_context(dir.string());
   }

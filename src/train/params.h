@@ -60,14 +60,16 @@ class ParamStore {
   std::span<const float> grads() const { return grads_; }
   void zero_grad();
 
-  // The values as an f32 .safetensors file under the HF names.
-  Status save_safetensors(const std::string& path) const;
-  // A Hugging Face folder at `dir`: config.json (the text `config_json`), model.safetensors (f32),
+  // The values as a .safetensors file under the HF names: f32, or with the matrices (rank >= 2) rounded to
+  // `matrix_dtype` (kBF16 halves a model for shipping; vectors such as norms and MoE biases stay f32).
+  Status save_safetensors(const std::string& path, DType matrix_dtype = DType::kF32) const;
+  // A Hugging Face folder at `dir`: config.json (the text `config_json`), model.safetensors (save_safetensors),
   // generation_config.json and the tokenizer files (copied from `source_dir` when it has them; empty: none; without
   // a generation_config.json there, one with the config's bos/eos ids is written). Written into a temporary sibling
   // folder and renamed into place, so an interrupted save leaves the previous checkpoint (or nothing), never half of
   // one; an existing `dir` is replaced.
-  Status save_hf(const std::string& dir, const std::string& config_json, const std::string& source_dir) const;
+  Status save_hf(const std::string& dir, const std::string& config_json, const std::string& source_dir,
+                 DType matrix_dtype = DType::kF32) const;
 
  private:
   explicit ParamStore(std::vector<ParamSpec> specs);

@@ -108,8 +108,8 @@ struct SftResult {
 // none is an error); refuses a checkpoint made from other data or with another batch size or seed. `on_log`
 // sees every logged step; `stop` is polled between steps.
 struct SftCallbacks {
-  std::function<void(const SftStepLog&)> on_log;
-  StopRequested stop;
+  std::function<void(const SftStepLog&)> on_log = nullptr;
+  StopRequested stop = nullptr;
 };
 Result<SftResult> train_sft(std::unique_ptr<TrainModel> model, const Tokenizer& tokenizer,
                             const std::vector<SftExample>& examples, const SftOptions& options,

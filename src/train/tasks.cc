@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
@@ -279,10 +281,10 @@ std::string sft_completion(const TaskProblem& problem) {
 namespace {
 
 Status write_jsonl(const std::string& path, std::span<const TaskProblem> problems,
-                   nlohmann::json (*record)(const TaskProblem&)) {
+                   const std::function<nlohmann::json(size_t, const TaskProblem&)>& record) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::errorf("{}: cannot open for writing", path);
-  for (const TaskProblem& p : problems) out << record(p).dump() << '\n';
+  for (size_t i = 0; i < problems.size(); ++i) out << record(i, problems[i]).dump() << '\n';
   out.flush();
   if (!out) return Status::errorf("{}: write error", path);
   return Status::ok();
@@ -290,16 +292,20 @@ Status write_jsonl(const std::string& path, std::span<const TaskProblem> problem
 
 }  // namespace
 
-Status write_sft_jsonl(const std::string& path, std::span<const TaskProblem> problems) {
-  return write_jsonl(path, problems, [](const TaskProblem& p) {
-    return nlohmann::json{{"prompt", eval::r1_user_prompt(p.question)},
+Status write_sft_jsonl(const std::string& path, std::span<const TaskProblem> problems, double plain_fraction) {
+  if (!(plain_fraction >= 0 && plain_fraction <= 1))
+    return Status::errorf("plain_fraction {} outside [0, 1]", plain_fraction);
+  return write_jsonl(path, problems, [&](size_t i, const TaskProblem& p) {
+    // Problem i is plain when floor((i + 1) f) > floor(i f): exactly the fraction f, evenly spread.
+    const bool plain = std::floor(double(i + 1) * plain_fraction) > std::floor(double(i) * plain_fraction);
+    return nlohmann::json{{"prompt", plain ? p.question : eval::r1_user_prompt(p.question)},
                           {"completion", sft_completion(p)},
                           {"answer", p.answer}};
   });
 }
 
 Status write_eval_jsonl(const std::string& path, std::span<const TaskProblem> problems) {
-  return write_jsonl(path, problems, [](const TaskProblem& p) {
+  return write_jsonl(path, problems, [](size_t, const TaskProblem& p) {
     nlohmann::json j{{"question", p.question}, {"answer", p.answer}, {"task", std::string(task_kind_name(p.kind))}};
     if (p.kind == TaskKind::kCountdown) {
       j["numbers"] = p.numbers;

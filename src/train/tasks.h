@@ -85,8 +85,9 @@ bool check_answer(const TaskProblem& problem, std::string_view boxed);
 std::string sft_completion(const TaskProblem& problem);
 
 // JSONL for `r1 train sft`: {"prompt": eval::r1_user_prompt(question) (the user turn, before the chat template),
-// "completion": sft_completion, "answer"}.
-Status write_sft_jsonl(const std::string& path, std::span<const TaskProblem> problems);
+// "completion": sft_completion, "answer"}. A share `plain_fraction` of the prompts, spread evenly, is the bare
+// question without R1's instruction, as a chat user types it.
+Status write_sft_jsonl(const std::string& path, std::span<const TaskProblem> problems, double plain_fraction = 0.0);
 
 // JSONL for `r1 eval`: {"question", "answer"} plus "task" (and "numbers", "target" for Countdown). r1 eval compares
 // boxed answers with answers_match, which is exact for arithmetic; a Countdown expression other than the reference

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "cli/cli_util.h"
+#include "eval/dataset.h"
+#include "eval/math_answer.h"
+#include "train/tasks.h"
 
 namespace {
 
@@ -18,9 +21,11 @@ Outcome r1(const std::string& args, const std::string& stdin_text = "") {
 
 const std::string kFixtures = std::string(R1_FIXTURES_DIR) + "/models/";
 
-TEST(Cli, RunDefaultModelGreedyJson) {
-  // No -m: the bundled stories260K; an empty prompt starts from BOS alone.
-  const Outcome r = r1("run --greedy -n 20 --json");
+const std::string kStories = "-m " + std::string(R1_MODELS_DIR) + "/stories260K";
+
+TEST(Cli, RunStories260KGreedyJson) {
+  // stories260K (llama2.c's, bundled); an empty prompt starts from BOS alone.
+  const Outcome r = r1("run " + kStories + " --greedy -n 20 --json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = json_of(r);
   ASSERT_TRUE(j.is_object()) << r.out;
@@ -34,10 +39,31 @@ TEST(Cli, RunDefaultModelGreedyJson) {
   EXPECT_NE(r.out.find("decode: 20 tokens"), std::string::npos) << r.out;
 }
 
+// No -m: the bundled tiny-r1, r1's own reasoning model, answers held-out 3-digit additions (problems it never
+// trained on, asked as `r1 eval` asks) with its scratchpad as reasoning and the sum in \boxed{} after it.
+TEST(Cli, DefaultModelAddsWithVisibleReasoning) {
+  auto problems = r1::train::generate_problems({.kind = r1::train::TaskKind::kAddition, .digits = 3},
+                                               r1::train::Split::kHeldOut, 77, 10, true);
+  ASSERT_TRUE(problems.is_ok()) << problems.message();
+  int correct = 0;
+  for (const r1::train::TaskProblem& p : *problems) {
+    const Outcome r = r1("run -p '" + r1::eval::r1_user_prompt(p.question) + "' --greedy -n 160 --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const auto j = json_of(r);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    const std::string reasoning = j["reasoning"], answer = j["text"];
+    EXPECT_NE(reasoning.find("digit by digit"), std::string::npos) << reasoning;
+    EXPECT_EQ(answer.find("</think>"), std::string::npos) << answer;
+    const auto boxed = r1::eval::extract_boxed(answer);
+    correct += boxed && *boxed == p.answer;
+  }
+  EXPECT_GE(correct, 8) << "of 10 held-out problems";
+}
+
 TEST(Cli, RunWithSeedIsReproducible) {
-  const Outcome a = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
-  const Outcome b = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
-  const Outcome c = r1("run -p 'Once upon a time' -n 24 --temperature 1.0 --seed 8 --json");
+  const Outcome a = r1("run " + kStories + " -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
+  const Outcome b = r1("run " + kStories + " -p 'Once upon a time' -n 24 --temperature 1.0 --seed 7 --json");
+  const Outcome c = r1("run " + kStories + " -p 'Once upon a time' -n 24 --temperature 1.0 --seed 8 --json");
   ASSERT_EQ(a.status, 0) << a.out;
   EXPECT_EQ(json_of(a)["ids"], json_of(b)["ids"]);
   EXPECT_NE(json_of(a)["ids"], json_of(c)["ids"]);
@@ -66,7 +92,7 @@ TEST(Cli, ChatReadsTurnsFromStdin) {
 }
 
 TEST(Cli, ChatNeedsATemplate) {
-  const Outcome r = r1("chat", "hello\n");
+  const Outcome r = r1("chat " + kStories, "hello\n");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("no chat template"), std::string::npos) << r.out;
 }
@@ -124,7 +150,7 @@ TEST(Cli, ThinkingBudgetClosesTheThoughtEarly) {
   EXPECT_EQ(std::vector<int32_t>(ids.begin() + 2, ids.begin() + 6), (std::vector<int32_t>{198, 511, 198, 198}));
   EXPECT_EQ(j["reasoning"].get<std::string>().find("</think>"), std::string::npos);
   // A model whose vocabulary has no </think> refuses a budget.
-  const Outcome none = r1("run -n 4 --max-thinking-tokens 2");
+  const Outcome none = r1("run " + kStories + " -n 4 --max-thinking-tokens 2");
   EXPECT_EQ(none.status, 1);
   EXPECT_NE(none.out.find("no </think> token"), std::string::npos) << none.out;
 }

@@ -69,7 +69,7 @@ TEST(CliTokenize, GgufFileAndDecodeRoundTrip) {
 }
 
 TEST(CliTokenize, ModelFolderAndCrlfInput) {
-  // The bundled stories260K folder (default -m); \r\n line ends are accepted.
+  // The bundled default model's folder (no -m); \r\n line ends are accepted.
   const Outcome r = r1("tokenize", "\"Once upon a time\"\r\n");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_FALSE(r.out.empty());

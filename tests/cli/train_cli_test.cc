@@ -137,6 +137,33 @@ TEST(TrainCli, GrpoStepAndEval) {
   EXPECT_LE(j["format_rate"].get<double>(), 1.0);
 }
 
+// Rejection sampling writes what it kept (a random model answers nothing right, so nothing) and says how many;
+// export writes a bf16 folder about half the size that r1 runs.
+TEST(TrainCli, SampleAndExport) {
+  r1::test::TempDir dir;
+  ASSERT_EQ(r1("train data --task addition --digits 1 --n 4 --out " + dir.file("d.jsonl")).status, 0);
+  ASSERT_EQ(r1("train sft --config " + kTinyChat + "/config.json --data " + dir.file("d.jsonl") + " -o " +
+               dir.file("m") + " --steps 1")
+                .status,
+            0);
+  const Outcome s = r1("train sample -m " + dir.file("m/final") +
+                       " --task addition --digits 2 -n 3 -k 2 --max-tokens 8 --out " + dir.file("kept.jsonl"));
+  ASSERT_EQ(s.status, 0) << s.out;
+  EXPECT_NE(s.out.find("6 samples of 3 problems (train split): 0 correct"), std::string::npos) << s.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("kept.jsonl")));
+  EXPECT_EQ(std::filesystem::file_size(dir.file("kept.jsonl")), 0u);
+
+  const Outcome e = r1("train export -m " + dir.file("m/final") + " -o " + dir.file("bf16"));
+  ASSERT_EQ(e.status, 0) << e.out;
+  const auto f32 = std::filesystem::file_size(dir.file("m/final/model.safetensors"));
+  const auto bf16 = std::filesystem::file_size(dir.file("bf16/model.safetensors"));
+  EXPECT_LT(bf16, f32 * 6 / 10) << f32 << " -> " << bf16;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("bf16/tokenizer.json")));
+  const Outcome run = r1("run -m " + dir.file("bf16") + " -p hi -n 3 --greedy --json");
+  EXPECT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(r1("train export -m " + dir.file("nothing") + " -o " + dir.file("x")).status, 0);
+}
+
 TEST(TrainCli, BadFlagsAreClearErrors) {
   r1::test::TempDir dir;
   const Outcome loss =

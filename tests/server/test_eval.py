@@ -14,7 +14,7 @@ import unittest
 
 from server_util import BINARY, MODEL, MODEL_NAME, SOURCE, Server, wait_for
 
-BUNDLED = os.path.join(SOURCE, "models", "stories260K")
+STORIES = os.path.join(SOURCE, "models", "stories260K")  # a base model: no chat template
 
 
 def write_problems(path, n, start=0):
@@ -152,16 +152,16 @@ class EvalAgainstR1Serve(unittest.TestCase):
             self.assertTrue(summary["complete"])
             self.assertIn("pass@1", remote.stdout)
 
-    def test_bundled_model_locally_and_through_completions(self):
+    def test_base_model_locally_and_through_completions(self):
         """A base model has no chat template: locally it is prompted with the plain user turn, and an endpoint
         serving it is asked the same through /v1/completions (--api completions): the same samples."""
         with tempfile.TemporaryDirectory() as tmp:
             data = os.path.join(tmp, "add.jsonl")
             write_problems(data, 3)
             common = ["--data", data, "-k", "2", "--max-tokens", "40", "--seed", "9", "-q"]
-            local = run_eval(*common, "--out", os.path.join(tmp, "local.jsonl"))
+            local = run_eval(*common, "-m", STORIES, "--out", os.path.join(tmp, "local.jsonl"))
             self.assertEqual(local.returncode, 0, local.stderr)
-            with Server(model=BUNDLED) as server:
+            with Server(model=STORIES) as server:
                 chat = run_eval(*common, "--endpoint", server.base, "--model", "stories260K")
                 self.assertEqual(chat.returncode, 0, chat.stderr)  # every request refused: recorded, not fatal
                 self.assertIn("rejected by the endpoint", chat.stdout)
@@ -183,7 +183,7 @@ class EvalAgainstR1Serve(unittest.TestCase):
             out = os.path.join(tmp, "r.jsonl")
             r = run_eval("--data", data, "-k", "2", "--limit", "3", "--max-tokens", "32", "--out", out)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertIn("model stories260K", r.stdout)
+            self.assertIn("model tiny-r1", r.stdout)
             self.assertIn("3 of 5 problems", r.stdout)
             self.assertIn("ETA", r.stderr)
             self.assertEqual(len(read_records(out)), 3)

@@ -270,5 +270,28 @@ TEST_F(TrainOps, TokenLogprobsNormaliseAndGradients) {
   EXPECT_FALSE(token_logprobs_forward(logp.data(), logits.data(), &bad, 1, V).is_ok());
 }
 
+// At a sampling temperature the log-probs are those of logits / temperature (TRL's GRPO), and the gradient flows
+// through the division.
+TEST_F(TrainOps, TokenLogprobsAtTemperature) {
+  const int64_t T = 3, V = 7;
+  const float temperature = 0.6f;
+  auto logits = random_floats(size_t(T * V), 63, 3.0f), r = random_floats(size_t(T), 64);
+  const std::vector<int32_t> targets = {6, 0, 3};
+  std::vector<float> logp(static_cast<size_t>(T)), scaled_logp(static_cast<size_t>(T));
+  std::vector<float> scaled(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) scaled[i] = logits[i] / temperature;
+  ASSERT_TRUE(token_logprobs_forward(logp.data(), logits.data(), targets.data(), T, V, temperature).is_ok());
+  ASSERT_TRUE(token_logprobs_forward(scaled_logp.data(), scaled.data(), targets.data(), T, V).is_ok());
+  for (int64_t t = 0; t < T; ++t) EXPECT_NEAR(logp[size_t(t)], scaled_logp[size_t(t)], 1e-5) << t;
+  auto loss = [&] {
+    EXPECT_TRUE(token_logprobs_forward(logp.data(), logits.data(), targets.data(), T, V, temperature).is_ok());
+    return weighted_sum(logp, r);
+  };
+  auto dlogits = grad_buffer(logits.size());
+  token_logprobs_backward(dlogits.data(), r.data(), logits.data(), targets.data(), T, V, temperature);
+  check_grad("dlogits", logits, dlogits, loss);
+  EXPECT_FALSE(token_logprobs_forward(logp.data(), logits.data(), targets.data(), T, V, 0.0f).is_ok());
+}
+
 }  // namespace
 }  // namespace r1::train

@@ -1,6 +1,8 @@
 // ParamStore (layout, HF-style init, load, save_hf), the safetensors writer, AdamW state resume and the schedule.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +141,46 @@ TEST(ParamStore, SaveHfRoundTrip) {
     ASSERT_TRUE(again.is_ok());
     EXPECT_EQ((*again)->params().values()[0], 0.5f);
     EXPECT_FALSE(fs::exists(out + ".tmp-old"));
+  }
+}
+
+// Shipping in bf16: the matrices come back rounded to bf16 (a reference rounding written here: round to nearest
+// even on the top 16 bits), every vector (norms, MoE biases) exactly; r1 runs the folder with nearly the same logits.
+TEST(ParamStore, SaveHfBf16RoundsTheMatricesOnly) {
+  auto bf16_round = [](float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    float r;
+    std::memcpy(&r, &u, 4);
+    return r;
+  };
+  for (const char* name : kTrainFixtures) {
+    SCOPED_TRACE(name);
+    test::TempDir dir;
+    auto model = TrainModel::load(train_fixture_dir(name));
+    ASSERT_TRUE(model.is_ok()) << model.message();
+    const TrainModel& m = **model;
+    ASSERT_TRUE(m.save_hf(dir.file("bf16"), DType::kBF16).is_ok());
+    EXPECT_LT(fs::file_size(dir.file("bf16/model.safetensors")), size_t(m.params().numel()) * 3)
+        << "about 2 bytes a parameter";
+    auto back = TrainModel::load(dir.file("bf16"));
+    ASSERT_TRUE(back.is_ok()) << back.message();
+    const ParamStore& a = m.params();
+    const ParamStore& b = (*back)->params();
+    ASSERT_EQ(a.size(), b.size());
+    int matrices = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const bool matrix = a.spec(i).shape.size() >= 2;
+      matrices += matrix;
+      for (int64_t k = 0; k < a.spec(i).numel(); ++k) {
+        const float want = matrix ? bf16_round(a.value(i)[k]) : a.value(i)[k];
+        ASSERT_EQ(b.value(i)[k], want) << a.spec(i).name << "[" << k << "]";
+      }
+    }
+    EXPECT_GT(matrices, 0);
+    auto r1_model = load_model(dir.file("bf16"));
+    ASSERT_TRUE(r1_model.is_ok()) << r1_model.message();
   }
 }
 

@@ -204,7 +204,7 @@ TEST(Sft, CheckpointLoadsAsAnR1ModelAndATrainModel) {
   auto r = train_sft(std::move(model), *tok, sums(3),
                      {.steps = 2, .batch_size = 2, .save_every = 1, .output_dir = out.path()});
   ASSERT_TRUE(r.is_ok()) << r.message();
-  for (const std::string dir : {out.file("checkpoint-1"), r->final_dir}) {
+  for (const std::string& dir : {out.file("checkpoint-1"), r->final_dir}) {
     SCOPED_TRACE(dir);
     auto trained = TrainModel::load(dir);
     ASSERT_TRUE(trained.is_ok()) << trained.message();

@@ -314,5 +314,30 @@ TEST(Tasks, JsonlFilesReadBackAsSftAndEvalData) {
   EXPECT_FALSE(write_eval_jsonl(dir.file("no/such/dir/eval.jsonl"), problems).is_ok());
 }
 
+TEST(Tasks, PlainFractionOfSftPromptsIsTheBareQuestion) {
+  test::TempDir dir;
+  const std::vector<TaskProblem> problems = draw(options(TaskKind::kAddition), Split::kTrain, 4, 40);
+  for (double f : {0.0, 0.25, 1.0}) {
+    SCOPED_TRACE(f);
+    ASSERT_TRUE(write_sft_jsonl(dir.file("sft.jsonl"), problems, f).is_ok());
+    std::ifstream in(dir.file("sft.jsonl"));
+    std::string line;
+    int plain = 0, longest_run = 0, run = 0;
+    for (size_t i = 0; std::getline(in, line); ++i) {
+      const std::string prompt = nlohmann::json::parse(line).at("prompt");
+      const bool is_plain = prompt == problems[i].question;
+      EXPECT_TRUE(is_plain || prompt == eval::r1_user_prompt(problems[i].question)) << prompt;
+      plain += is_plain;
+      run = is_plain ? 0 : run + 1;
+      longest_run = std::max(longest_run, run);
+    }
+    EXPECT_EQ(plain, int(f * 40));
+    if (f == 0.25) {
+      EXPECT_LE(longest_run, 3) << "spread evenly";
+    }
+  }
+  EXPECT_FALSE(write_sft_jsonl(dir.file("sft.jsonl"), problems, 1.5).is_ok());
+}
+
 }  // namespace
 }  // namespace r1::train
