@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The R1 recipe in miniature, on this machine's CPU: a tiny deepseek_v3 (MLA + DeepSeekMoE, 3.2M parameters,
 # data/train/tiny-r1-v3) trained from scratch to add 3-digit numbers with a written-out scratchpad.
-#   (a) SFT on synthetic reasoning traces (a 400-step cosine schedule); its checkpoint at step 320, where the model
-#       is at the edge of competence (it adds some problems right, most not), is where RL starts;
+#   (a) SFT on synthetic reasoning traces (a 400-step cosine schedule, a checkpoint every 20 steps); RL starts from
+#       the edge of competence: the first checkpoint that solves EDGE_PASS (20%) of 64 *training* problems
+#       (pass@1 over 8 samples; the held-out problems are never looked at to choose it);
 #   (b) GRPO with rule-based rewards (the boxed answer checked exactly, plus the <think> format);
 #   (c) R1's Table 6 in miniature: a smaller dense student (qwen2, 0.5M parameters) distilled from the RL model's
 #       correct traces (rejection sampling) vs the same student trained the teacher's way (SFT, then GRPO).
@@ -27,7 +28,7 @@ TASK=(--task addition --digits 3)
 # Stage settings (the defaults are the run reported in the README and in the closing note of issue 9).
 SFT_DATA=${SFT_DATA:-20000}      # synthetic traces available to SFT
 SFT_STEPS=${SFT_STEPS:-400}      # (a) optimizer steps of 16 sequences (the cosine schedule's length)
-EDGE_STEP=${EDGE_STEP:-320}      #     the checkpoint GRPO starts from
+EDGE_PASS=${EDGE_PASS:-0.2}      #     training-set pass@1 of the checkpoint GRPO starts from
 SFT_LR=${SFT_LR:-3e-3}
 GRPO_STEPS=${GRPO_STEPS:-100}    # (b) optimizer steps
 GRPO_PROMPTS=${GRPO_PROMPTS:-32} #     problems per step, 8 samples each
@@ -58,6 +59,20 @@ stage() {
   echo $(($(now) - t0)) >"$OUT/times/$name"
 }
 
+# The first checkpoint of an SFT run (in step order, then final/) whose pass@1 on 64 training problems reaches
+# EDGE_PASS; its path goes to OUT/NAME.edge, and every checkpoint's figure to OUT/NAME.edge.log.
+pick_edge() {
+  local name=$1 ckpt pass
+  : >"$OUT/$name.edge.log"
+  for ckpt in $(ls -d "$OUT/$name"/checkpoint-* | sort -V) "$OUT/$name/final"; do
+    pass=$("$R1" train eval -m "$ckpt" "${TASK[@]}" --split train -n 64 -k 8 --max-tokens 128 --seed "$SEED" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["pass_at_1"])')
+    echo "$ckpt $pass" | tee -a "$OUT/$name.edge.log"
+    if python3 -c "import sys; sys.exit(0 if $pass >= $EDGE_PASS else 1)"; then break; fi
+  done
+  echo "$ckpt" >"$OUT/$name.edge"
+}
+
 # pass@1, pass@8 and the format rate of a model on the held-out set, by the R1 protocol.
 heldout_eval() {
   local name=$1 model=$2
@@ -79,9 +94,10 @@ stage data-heldout "$R1" train data "${TASK[@]}" --split test --n "$EVAL_PROBLEM
 
 # ---- (a) + (b): the teacher ------------------------------------------------------------------------------------
 stage a-sft "$R1" train sft --config "$TEACHER" --data "$OUT/data/sft.jsonl" -o "$OUT/a-sft" "${SFT_FLAGS[@]}"
-stage a-eval heldout_eval a-sft "$OUT/a-sft/checkpoint-$EDGE_STEP"
+stage a-edge pick_edge a-sft
+stage a-eval heldout_eval a-sft "$(cat "$OUT/a-sft.edge")"
 stage a-eval-final heldout_eval a-sft-final "$OUT/a-sft/final"
-stage b-grpo "$R1" train grpo -m "$OUT/a-sft/checkpoint-$EDGE_STEP" -o "$OUT/b-grpo" "${GRPO_FLAGS[@]}"
+stage b-grpo "$R1" train grpo -m "$(cat "$OUT/a-sft.edge")" -o "$OUT/b-grpo" "${GRPO_FLAGS[@]}"
 stage b-eval heldout_eval b-grpo "$OUT/b-grpo/final"
 
 # ---- (c): distillation vs RL for a smaller student -------------------------------------------------------------
@@ -91,8 +107,9 @@ stage c-distill "$R1" train sft --config "$STUDENT" --data "$OUT/data/distill.js
   "${SFT_FLAGS[@]}"
 stage c-distill-eval heldout_eval c-distill "$OUT/c-distill/final"
 stage c-sft "$R1" train sft --config "$STUDENT" --data "$OUT/data/sft.jsonl" -o "$OUT/c-sft" "${SFT_FLAGS[@]}"
-stage c-sft-eval heldout_eval c-sft "$OUT/c-sft/checkpoint-$EDGE_STEP"
-stage c-rl "$R1" train grpo -m "$OUT/c-sft/checkpoint-$EDGE_STEP" -o "$OUT/c-rl" "${GRPO_FLAGS[@]}"
+stage c-edge pick_edge c-sft
+stage c-sft-eval heldout_eval c-sft "$(cat "$OUT/c-sft.edge")"
+stage c-rl "$R1" train grpo -m "$(cat "$OUT/c-sft.edge")" -o "$OUT/c-rl" "${GRPO_FLAGS[@]}"
 stage c-rl-eval heldout_eval c-rl "$OUT/c-rl/final"
 
 # ---- ship: the RL model with its matrices in bf16 (half the size), checked by the same held-out evaluation --------

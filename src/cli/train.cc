@@ -83,7 +83,7 @@ struct DataFlags {
 } g_data;
 
 struct EvalFlags {
-  std::string model;
+  std::string model, split = "test";
   TaskFlags task;
   int64_t n = 100;
   uint64_t seed = 0;
@@ -234,7 +234,8 @@ int run_eval_tasks() {
   EvalFlags& f = g_eval_tasks;
   auto task = f.task.resolve();
   if (!task) return fail(task.status());
-  auto problems = train::generate_problems(*task, train::Split::kHeldOut, f.seed, f.n, /*distinct=*/true);
+  const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
+  auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
   if (!problems) return fail(problems.status());
   auto loaded = load(f.model);
   if (!loaded) return fail(loaded.status());
@@ -243,6 +244,7 @@ int run_eval_tasks() {
   if (!r) return fail(r.status());
   fmt::print("{}\n", nlohmann::json{{"model", loaded->dir},
                                     {"task", f.task.task},
+                                    {"split", f.split},
                                     {"problems", r->problems},
                                     {"k", f.options.k},
                                     {"temperature", f.options.temperature},
@@ -384,7 +386,9 @@ CLI::App* add_train_command(CLI::App& app) {
                                                    "at temperature 0.6, top-p 0.95), as JSON");
     c->add_option("-m,--model", f.model, "Model folder")->required();
     f.task.add_to(*c);
-    c->add_option("-n,--n", f.n, "Held-out problems")->check(CLI::PositiveNumber);
+    c->add_option("-n,--n", f.n, "Problems")->check(CLI::PositiveNumber);
+    c->add_option("--split", f.split, "test (held out, the default) | train")
+        ->check(CLI::IsMember({"train", "test"}));
     c->add_option("-k,--samples", f.options.k, "Samples per problem")->check(CLI::PositiveNumber);
     c->add_option("--temperature", f.options.temperature, "Sampling temperature");
     c->add_option("--top-p", f.options.top_p, "Sampling nucleus");
