@@ -27,16 +27,22 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_tiny_chat_tokenizer import SPECIALS  # noqa: E402
 
-# R1's chat template (as in make_tiny_chat_tokenizer.py), plus one model-specific default, the way Qwen2.5's
-# template adds its default system prompt: a user turn without R1's math instruction gets it appended, so a chat
-# user who types "What is 123 + 456?" asks the model in the form it was trained on (`r1 eval`'s form, which already
-# carries the instruction, renders unchanged).
+# R1's chat template (as in make_tiny_chat_tokenizer.py) with two model-specific defaults, the way Qwen2.5's
+# template adds its default system prompt:
+#  - a user turn without R1's math instruction gets it appended, so a chat user who types "What is 123 + 456?" asks
+#    in the form the model was trained on (`r1 eval`'s form, which already carries it, renders unchanged);
+#  - only the last user turn (and what follows it) is shown: the model was trained on single questions, and an
+#    earlier exchange in its context only confuses it, so each chat question stands alone.
 # As a Jinja string literal: Jinja reads escapes in quotes, so the backslash of \boxed is written twice.
 INSTRUCTION = "Please reason step by step, and put your final answer within \\\\boxed{}."
 CHAT_TEMPLATE = (
+    "{% set ns = namespace(last_user=-1) %}"
+    "{% for message in messages %}{% if message['role'] == 'user' %}{% set ns.last_user = loop.index0 %}{% endif %}"
+    "{% endfor %}"
     "{{ bos_token }}"
     "{% for message in messages %}"
     "{% if message['role'] == 'system' %}{{ message['content'] }}"
+    "{% elif loop.index0 < ns.last_user %}"
     "{% elif message['role'] == 'user' %}{{ '<｜User｜>' + message['content'] }}"
     "{% if '" + INSTRUCTION + "' not in message['content'] %}{{ '\\n" + INSTRUCTION + "' }}{% endif %}"
     "{% elif message['role'] == 'assistant' %}{{ '<｜Assistant｜>' + message['content'] + '<｜end▁of▁sentence｜>' }}"
