@@ -118,7 +118,7 @@ stage ship-eval heldout_eval tiny-r1-bf16 "$OUT/tiny-r1"
 
 # ---- report ----------------------------------------------------------------------------------------------------
 # This machine's FP32 GEMM peak, against which training throughput is reported (nothing else should be running).
-stage roofline sh -c "'$R1' bench -m models/stories260K --roofline -p 0 -n 0 > '$OUT/roofline.txt'"
+stage roofline sh -c "'$R1' bench -m models/stories260K --roofline -p 16 -n 0 > '$OUT/roofline.txt'"
 python3 tools/plot_training.py "$OUT/curves.png" --sft "teacher SFT=$OUT/a-sft" --sft "student SFT=$OUT/c-sft" \
   --sft "student distilled=$OUT/c-distill" --grpo "teacher GRPO=$OUT/b-grpo" --grpo "student GRPO=$OUT/c-rl" \
   --title "r1 train: tiny deepseek_v3 and a qwen2 student, 3-digit addition (seed $SEED)"

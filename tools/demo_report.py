@@ -63,13 +63,22 @@ def main():
     def seconds(*stages):
         return sum(times.get(s, 0) for s in stages)
 
+    def edge(run):
+        """The checkpoint the demo picked as the edge of competence, as "step N"."""
+        path = out / f"{run}.edge"
+        if not path.exists():
+            return "?"
+        name = Path(path.read_text().strip()).name
+        return "the last step" if name == "final" else "step " + name.removeprefix("checkpoint-")
+
     rows = [
-        ("(a) teacher after SFT (step 320 of 400: the edge)", "a-sft", ("a-sft",)),
-        ("(b) teacher after SFT + GRPO", "b-grpo", ("a-sft", "b-grpo")),
-        ("teacher, SFT to step 400 instead of GRPO", "a-sft-final", ("a-sft",)),
+        (f"(a) teacher after SFT, at the edge ({edge('a-sft')})", "a-sft", ("a-sft", "a-edge")),
+        ("(b) teacher after SFT + GRPO", "b-grpo", ("a-sft", "a-edge", "b-grpo")),
+        ("(b) in bf16, as shipped in models/tiny-r1", "tiny-r1-bf16", ("a-sft", "a-edge", "b-grpo", "ship")),
+        ("teacher, SFT to the end of its schedule instead of GRPO", "a-sft-final", ("a-sft",)),
         ("(c) student distilled from (b)", "c-distill", ("c-sample", "c-distill")),
-        ("(c) student after SFT (step 320 of 400)", "c-sft", ("c-sft",)),
-        ("(c) student after SFT + GRPO", "c-rl", ("c-sft", "c-rl")),
+        (f"(c) student after SFT, at its edge ({edge('c-sft')})", "c-sft", ("c-sft", "c-edge")),
+        ("(c) student after SFT + GRPO", "c-rl", ("c-sft", "c-edge", "c-rl")),
     ]
     print("| model | held-out pass@1 | pass@8 | cons@8 | well-formed | training wall time |")
     print("|---|---|---|---|---|---|")
@@ -87,8 +96,8 @@ def main():
     if "a-sft" in results and "b-grpo" in results:
         gain = 100 * (results["b-grpo"]["pass@1"] - results["a-sft"]["pass@1"])
         print(f"GRPO raised held-out pass@1 by {gain:+.1f} points; stages (a) + (b) took "
-              f"{seconds('a-sft', 'b-grpo')} s of training ({seconds('a-sft', 'a-eval', 'b-grpo', 'b-eval')} s "
-              "with their held-out evaluations).")
+              f"{seconds('a-sft', 'a-edge', 'b-grpo')} s (SFT, choosing the edge, GRPO; "
+              f"{seconds('a-sft', 'a-edge', 'a-eval', 'b-grpo', 'b-eval')} s with their held-out evaluations).")
     if "c-distill" in results and "c-rl" in results:
         print(f"Student: distilled {100 * results['c-distill']['pass@1']:.1f}% vs SFT + GRPO "
               f"{100 * results['c-rl']['pass@1']:.1f}% held-out pass@1.")

@@ -215,12 +215,17 @@ int run_grpo() {
   return 0;
 }
 
+// `n` distinct problems of the flags' task from a split ("train" or "test").
+Result<std::vector<train::TaskProblem>> problems_of(const TaskFlags& flags, const std::string& split, uint64_t seed,
+                                                    int64_t n) {
+  R1_ASSIGN_OR_RETURN(train::TaskOptions task, flags.resolve());
+  return train::generate_problems(task, split == "train" ? train::Split::kTrain : train::Split::kHeldOut, seed, n,
+                                  /*distinct=*/true);
+}
+
 int run_data() {
   DataFlags& f = g_data;
-  auto task = f.task.resolve();
-  if (!task) return fail(task.status());
-  const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
-  auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
+  auto problems = problems_of(f.task, f.split, f.seed, f.n);
   if (!problems) return fail(problems.status());
   const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems, f.plain_fraction)
                                      : train::write_eval_jsonl(f.out, *problems);
@@ -232,10 +237,7 @@ int run_data() {
 
 int run_eval_tasks() {
   EvalFlags& f = g_eval_tasks;
-  auto task = f.task.resolve();
-  if (!task) return fail(task.status());
-  const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
-  auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
+  auto problems = problems_of(f.task, f.split, f.seed, f.n);
   if (!problems) return fail(problems.status());
   auto loaded = load(f.model);
   if (!loaded) return fail(loaded.status());
@@ -260,10 +262,7 @@ int run_eval_tasks() {
 
 int run_sample() {
   SampleFlags& f = g_sample;
-  auto task = f.task.resolve();
-  if (!task) return fail(task.status());
-  const train::Split split = f.split == "train" ? train::Split::kTrain : train::Split::kHeldOut;
-  auto problems = train::generate_problems(*task, split, f.seed, f.n, /*distinct=*/true);
+  auto problems = problems_of(f.task, f.split, f.seed, f.n);
   if (!problems) return fail(problems.status());
   auto loaded = load(f.model);
   if (!loaded) return fail(loaded.status());

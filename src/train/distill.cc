@@ -20,11 +20,7 @@ Result<std::vector<DistillExample>> rejection_sample(Model& model, const Tokeniz
                                                      const RejectionSamplingOptions& options,
                                                      const SampleFilter& accept, RejectionSamplingStats* stats) {
   if (options.keep_per_problem < 1) return Status::errorf("keep_per_problem {} < 1", options.keep_per_problem);
-  std::vector<std::vector<int32_t>> prompts;
-  for (const TaskProblem& p : problems) {
-    R1_ASSIGN_OR_RETURN(auto ids, problem_prompt(tokenizer, p));
-    prompts.push_back(std::move(ids));
-  }
+  R1_ASSIGN_OR_RETURN(auto prompts, problem_prompts(tokenizer, problems));
   const std::vector<int32_t> stops = stop_ids_of(tokenizer);
   RolloutStats rollout_stats;
   R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts,

@@ -84,6 +84,16 @@ Result<std::vector<int32_t>> problem_prompt(const Tokenizer& tokenizer, const Ta
   return tokenizer.encode(text, /*add_special=*/false);
 }
 
+Result<std::vector<std::vector<int32_t>>> problem_prompts(const Tokenizer& tokenizer,
+                                                          std::span<const TaskProblem> problems) {
+  std::vector<std::vector<int32_t>> prompts;
+  for (const TaskProblem& p : problems) {
+    R1_ASSIGN_OR_RETURN(auto ids, problem_prompt(tokenizer, p));
+    prompts.push_back(std::move(ids));
+  }
+  return prompts;
+}
+
 std::string completion_text(const Tokenizer& tokenizer, const Rollout& rollout,
                             std::span<const int32_t> stop_ids) {
   std::span<const int32_t> ids = rollout.completion;
@@ -100,11 +110,7 @@ std::vector<int32_t> stop_ids_of(const Tokenizer& tokenizer) {
 Result<EvalResult> evaluate_tasks(Model& model, const Tokenizer& tokenizer,
                                   std::span<const TaskProblem> problems, const EvalOptions& options) {
   if (problems.empty()) return Status::error("no problems to evaluate");
-  std::vector<std::vector<int32_t>> prompts;
-  for (const TaskProblem& p : problems) {
-    R1_ASSIGN_OR_RETURN(auto ids, problem_prompt(tokenizer, p));
-    prompts.push_back(std::move(ids));
-  }
+  R1_ASSIGN_OR_RETURN(auto prompts, problem_prompts(tokenizer, problems));
   const std::vector<int32_t> stops = stop_ids_of(tokenizer);
   RolloutStats stats;
   R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, sample_rollouts(model, prompts, stops,

@@ -50,6 +50,9 @@ Result<std::vector<Rollout>> sample_rollouts(Model& model, std::span<const std::
 // The prompt ids of a task problem: the chat template over eval::r1_user_prompt(question) (the R1 instruction
 // in the user turn, as `r1 eval` asks), with the generation prompt.
 Result<std::vector<int32_t>> problem_prompt(const Tokenizer& tokenizer, const TaskProblem& problem);
+// problem_prompt of every problem, in order.
+Result<std::vector<std::vector<int32_t>>> problem_prompts(const Tokenizer& tokenizer,
+                                                          std::span<const TaskProblem> problems);
 
 // The text of a completion: the ids decoded with special tokens kept (</think> may be one), the final stop
 // token dropped.
