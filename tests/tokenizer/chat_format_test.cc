@@ -127,6 +127,48 @@ TEST(ChatFormat, ChatMlWithQwenDefaultSystemPrompt) {
       "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n<|im_start|>user\nc<|im_end|>\n");
 }
 
+// The bundled tiny-r1 (models/tiny-r1): its template against jinja2 3.1 (transformers' environment, the outputs
+// below printed by it), and its tokenizer against Hugging Face tokenizers 0.23 (the ids below).
+TEST(ChatFormat, TinyR1TemplateAndTokenizerMatchTheReferences) {
+  auto tok = Tokenizer::load_dir(std::string(R1_MODELS_DIR) + "/tiny-r1");
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  const std::string bos = "<｜begin▁of▁sentence｜>", ask = "<｜User｜>", answer = "<｜Assistant｜>";
+  const std::string instruction = "\nPlease reason step by step, and put your final answer within \\boxed{}.";
+  struct Case {
+    std::vector<ChatMessage> messages;
+    bool generation_prompt;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      // The instruction is appended when missing, and not twice when present.
+      {{{"user", "What is 123 + 456?"}}, true, bos + ask + "What is 123 + 456?" + instruction + answer + "<think>\n"},
+      {{{"user", "What is 1 + 2?" + instruction}}, true, bos + ask + "What is 1 + 2?" + instruction + answer + "<think>\n"},
+      // Only the last user turn is shown.
+      {{{"user", "What is 1 + 2?"}, {"assistant", "3"}, {"user", "And 5 + 6?"}},
+       true,
+       bos + ask + "And 5 + 6?" + instruction + answer + "<think>\n"},
+      {{{"system", "S"}, {"user", "Q"}, {"assistant", "A"}},
+       false,
+       bos + "S" + ask + "Q" + instruction + answer + "A<｜end▁of▁sentence｜>"},
+  };
+  for (const Case& c : cases) {
+    auto text = render_chat(**tok, c.messages, c.generation_prompt);
+    ASSERT_TRUE(text.is_ok()) << text.message();
+    EXPECT_EQ(*text, c.want);
+  }
+  EXPECT_EQ((*tok)->encode(cases[0].want, false),
+            (std::vector<int32_t>{505, 507, 373, 16, 17, 18, 259, 19, 20, 21, 371, 508, 509, 198}));
+  EXPECT_EQ((*tok)->encode("Add 708 and 295 digit by digit, starting from the ones place.\n8 + 5 + 0 = 13, write 3, "
+                           "carry 1.\n</think>\n\nThe answer is \\boxed{1003}.",
+                           false),
+            (std::vector<int32_t>{372, 22, 15, 23, 378, 17, 24, 20, 383, 23, 259, 20, 259, 15, 264, 16, 18, 277, 18, 280, 16,
+                                  261, 510, 358, 16, 15, 15, 18, 291}));
+  EXPECT_EQ((*tok)->encode("Héllo wörld 12,345 ünïcödé 日本", false),
+            (std::vector<int32_t>{39, 127, 102, 75, 75, 78, 220, 86, 127, 114, 81, 75, 278, 16, 17, 11, 18, 19, 20,
+                                  220, 127, 120, 77, 127, 107, 66, 127, 114, 67, 127, 102, 220, 162, 245, 98, 162, 250,
+                                  105}));
+}
+
 TEST(ChatFormat, Errors) {
   std::string error;
   const Tokenizer* stories = tok_test::stories260k(&error);
