@@ -290,6 +290,14 @@ int run_export() {
   return 0;
 }
 
+// The sampling flags `train eval` and `train sample` share.
+void add_sampling_flags(CLI::App& cmd, double& temperature, double& top_p, int64_t& max_tokens, int64_t& parallel) {
+  cmd.add_option("--temperature", temperature, "Sampling temperature");
+  cmd.add_option("--top-p", top_p, "Sampling nucleus");
+  cmd.add_option("--max-tokens", max_tokens, "Tokens per completion")->check(CLI::PositiveNumber);
+  cmd.add_option("--parallel", parallel, "Sequences decoded at once")->check(CLI::PositiveNumber);
+}
+
 }  // namespace
 
 CLI::App* add_train_command(CLI::App& app) {
@@ -389,11 +397,8 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--split", f.split, "test (held out, the default) | train")
         ->check(CLI::IsMember({"train", "test"}));
     c->add_option("-k,--samples", f.options.k, "Samples per problem")->check(CLI::PositiveNumber);
-    c->add_option("--temperature", f.options.temperature, "Sampling temperature");
-    c->add_option("--top-p", f.options.top_p, "Sampling nucleus");
-    c->add_option("--max-tokens", f.options.max_tokens, "Tokens per completion")->check(CLI::PositiveNumber);
     c->add_option("--seed", f.seed, "Problems and samples");
-    c->add_option("--parallel", f.options.parallel, "Sequences decoded at once")->check(CLI::PositiveNumber);
+    add_sampling_flags(*c, f.options.temperature, f.options.top_p, f.options.max_tokens, f.options.parallel);
   }
   // ------------------------------------------------------------------------------------------ sample
   {
@@ -411,10 +416,7 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("-k,--samples", o.samples_per_prompt, "Samples per problem")->check(CLI::PositiveNumber);
     c->add_option("--keep", f.options.keep_per_problem, "Accepted samples kept per problem (distinct ones)")
         ->check(CLI::PositiveNumber);
-    c->add_option("--temperature", o.temperature, "Sampling temperature");
-    c->add_option("--top-p", o.top_p, "Sampling nucleus");
-    c->add_option("--max-tokens", o.max_tokens, "Tokens per completion")->check(CLI::PositiveNumber);
-    c->add_option("--parallel", o.parallel, "Sequences decoded at once")->check(CLI::PositiveNumber);
+    add_sampling_flags(*c, o.temperature, o.top_p, o.max_tokens, o.parallel);
     c->add_option("--out", f.out, "Output JSONL for r1 train sft")->required();
   }
   // ------------------------------------------------------------------------------------------ export
