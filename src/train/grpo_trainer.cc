@@ -151,6 +151,7 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
         prompts[size_t(r.prompt)].empty())
       return Status::errorf("a rollout of prompt {} without prompt or completion tokens", r.prompt);
   const int64_t G = config.num_generations;
+  const float temperature = float(config.temperature);  // log-probs of the distribution the samples came from
   R1_ASSIGN_OR_RETURN(GroupAdvantages adv, group_advantages(rewards, G, config.scale_rewards));
   std::vector<int64_t> groups;
   if (dynamic_sampling) {
@@ -186,8 +187,8 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
     for (int64_t n = 0; n < N; ++n) {
       const Rollout& r = rollouts[rows[size_t(n)]];
       const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
-      R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, float(config.temperature)));
-      R1_ASSIGN_OR_RETURN(std::vector<float> lr, reference->forward_logprobs(s.tokens, s.targets, float(config.temperature)));
+      R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, temperature));
+      R1_ASSIGN_OR_RETURN(std::vector<float> lr, reference->forward_logprobs(s.tokens, s.targets, temperature));
       std::copy_n(lp.begin() + s.first, r.completion.size(), logp_new.begin() + n * T);
       std::copy_n(lr.begin() + s.first, r.completion.size(), logp_ref.begin() + n * T);
     }
@@ -209,7 +210,7 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
     if (std::all_of(d.begin(), d.end(), [](float x) { return x == 0.0f; })) continue;  // no gradient to carry
     const Rollout& r = rollouts[rows[size_t(n)]];
     const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
-    R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, float(config.temperature)));
+    R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, temperature));
     std::vector<float> full(lp.size(), 0.0f);
     std::copy_n(d.begin(), r.completion.size(), full.begin() + s.first);
     R1_RETURN_IF_ERROR(policy.backward_logprobs(full));
