@@ -58,6 +58,28 @@ struct TaskFlags {
   }
 };
 
+// Which problems a command works on: a task, a split, how many (all different) and the generator's seed.
+struct ProblemFlags {
+  ProblemFlags(std::string default_split, int64_t default_n) : split(std::move(default_split)), n(default_n) {}
+
+  TaskFlags task;
+  std::string split;  // "train" | "test" (held out)
+  int64_t n;
+  uint64_t seed = 0;
+
+  void add_to(CLI::App& cmd, const char* seed_help) {
+    task.add_to(cmd);
+    cmd.add_option("--split", split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
+    cmd.add_option("-n,--n", n, "Problems (all different)")->check(CLI::PositiveNumber);
+    cmd.add_option("--seed", seed, seed_help);
+  }
+  Result<std::vector<train::TaskProblem>> problems() const {
+    R1_ASSIGN_OR_RETURN(train::TaskOptions options, task.resolve());
+    return train::generate_problems(options, split == "train" ? train::Split::kTrain : train::Split::kHeldOut,
+                                    seed, n, /*distinct=*/true);
+  }
+};
+
 struct SftFlags {
   ModelFlags model;
   std::string data;
@@ -75,26 +97,20 @@ struct GrpoFlags {
 } g_grpo;
 
 struct DataFlags {
-  TaskFlags task;
-  std::string split = "train", format = "sft", out;
-  int64_t n = 1000;
-  uint64_t seed = 0;
+  ProblemFlags problems{"train", 1000};
+  std::string format = "sft", out;
   double plain_fraction = 0;
 } g_data;
 
 struct EvalFlags {
-  std::string model, split = "test";
-  TaskFlags task;
-  int64_t n = 100;
-  uint64_t seed = 0;
+  std::string model;
+  ProblemFlags problems{"test", 100};
   train::EvalOptions options;
 } g_eval_tasks;
 
 struct SampleFlags {
-  std::string model, split = "train", out;
-  TaskFlags task;
-  int64_t n = 1000;
-  uint64_t seed = 0;
+  std::string model, out;
+  ProblemFlags problems{"train", 1000};
   train::RejectionSamplingOptions options{.sampling = {.temperature = 0.6, .top_p = 0.95}};
 } g_sample;
 
@@ -215,38 +231,30 @@ int run_grpo() {
   return 0;
 }
 
-// `n` distinct problems of the flags' task from a split ("train" or "test").
-Result<std::vector<train::TaskProblem>> problems_of(const TaskFlags& flags, const std::string& split, uint64_t seed,
-                                                    int64_t n) {
-  R1_ASSIGN_OR_RETURN(train::TaskOptions task, flags.resolve());
-  return train::generate_problems(task, split == "train" ? train::Split::kTrain : train::Split::kHeldOut, seed, n,
-                                  /*distinct=*/true);
-}
-
 int run_data() {
   DataFlags& f = g_data;
-  auto problems = problems_of(f.task, f.split, f.seed, f.n);
+  auto problems = f.problems.problems();
   if (!problems) return fail(problems.status());
   const Status s = f.format == "sft" ? train::write_sft_jsonl(f.out, *problems, f.plain_fraction)
                                      : train::write_eval_jsonl(f.out, *problems);
   if (!s.is_ok()) return fail(s);
-  fmt::print(stderr, "{} {} problems ({} split) written to {}\n", problems->size(), f.task.task, f.split,
+  fmt::print(stderr, "{} {} problems ({} split) written to {}\n", problems->size(), f.problems.task.task, f.problems.split,
              f.out);
   return 0;
 }
 
 int run_eval_tasks() {
   EvalFlags& f = g_eval_tasks;
-  auto problems = problems_of(f.task, f.split, f.seed, f.n);
+  auto problems = f.problems.problems();
   if (!problems) return fail(problems.status());
   auto loaded = load(f.model);
   if (!loaded) return fail(loaded.status());
-  f.options.seed = f.seed;
+  f.options.seed = f.problems.seed;
   auto r = train::evaluate_tasks(*loaded->model, *loaded->tokenizer, *problems, f.options);
   if (!r) return fail(r.status());
   fmt::print("{}\n", nlohmann::json{{"model", loaded->dir},
-                                    {"task", f.task.task},
-                                    {"split", f.split},
+                                    {"task", f.problems.task.task},
+                                    {"split", f.problems.split},
                                     {"problems", r->problems},
                                     {"k", f.options.k},
                                     {"temperature", f.options.temperature},
@@ -262,11 +270,11 @@ int run_eval_tasks() {
 
 int run_sample() {
   SampleFlags& f = g_sample;
-  auto problems = problems_of(f.task, f.split, f.seed, f.n);
+  auto problems = f.problems.problems();
   if (!problems) return fail(problems.status());
   auto loaded = load(f.model);
   if (!loaded) return fail(loaded.status());
-  f.options.sampling.seed = f.seed;
+  f.options.sampling.seed = f.problems.seed;
   train::RejectionSamplingStats stats;
   auto kept = train::rejection_sample(*loaded->model, *loaded->tokenizer, *problems, f.options, nullptr, &stats);
   if (!kept) return fail(kept.status());
@@ -274,7 +282,7 @@ int run_sample() {
   fmt::print(stderr,
              "{} samples of {} problems ({} split): {} correct and well formed ({:.1f}%), {} examples from {} "
              "problems written to {} ({:.0f} tok/s)\n",
-             stats.samples, stats.problems, f.split, stats.accepted,
+             stats.samples, stats.problems, f.problems.split, stats.accepted,
              100.0 * double(stats.accepted) / double(std::max<int64_t>(stats.samples, 1)), kept->size(),
              stats.problems_covered, f.out, double(stats.tokens) / std::max(stats.seconds, 1e-9));
   return 0;
@@ -374,10 +382,7 @@ CLI::App* add_train_command(CLI::App& app) {
     CLI::App* c = g_data_cmd = cmd->add_subcommand("data",
                                                    "Write task problems as JSONL for `r1 train sft` or "
                                                    "`r1 eval`");
-    f.task.add_to(*c);
-    c->add_option("--split", f.split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
-    c->add_option("-n,--n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
-    c->add_option("--seed", f.seed, "Generator seed");
+    f.problems.add_to(*c, "Generator seed");
     c->add_option("--format", f.format, "sft ({prompt, completion, answer}) | eval ({question, answer})")
         ->check(CLI::IsMember({"sft", "eval"}));
     c->add_option("--plain-fraction", f.plain_fraction,
@@ -392,12 +397,8 @@ CLI::App* add_train_command(CLI::App& app) {
                                                    "Held-out pass@1 and format rate on a task (k samples "
                                                    "at temperature 0.6, top-p 0.95), as JSON");
     c->add_option("-m,--model", f.model, "Model folder")->required();
-    f.task.add_to(*c);
-    c->add_option("-n,--n", f.n, "Problems")->check(CLI::PositiveNumber);
-    c->add_option("--split", f.split, "test (held out, the default) | train")
-        ->check(CLI::IsMember({"train", "test"}));
+    f.problems.add_to(*c, "Problems and samples");
     c->add_option("-k,--samples", f.options.k, "Samples per problem")->check(CLI::PositiveNumber);
-    c->add_option("--seed", f.seed, "Problems and samples");
     add_sampling_flags(*c, f.options.temperature, f.options.top_p, f.options.max_tokens, f.options.parallel);
   }
   // ------------------------------------------------------------------------------------------ sample
@@ -409,10 +410,7 @@ CLI::App* add_train_command(CLI::App& app) {
                                                      "problems k times, the correct, well-formed answers are "
                                                      "written as SFT JSONL");
     c->add_option("-m,--model", f.model, "Model folder (the teacher)")->required();
-    f.task.add_to(*c);
-    c->add_option("--split", f.split, "train | test (held out)")->check(CLI::IsMember({"train", "test"}));
-    c->add_option("-n,--n", f.n, "Problems (all different)")->check(CLI::PositiveNumber);
-    c->add_option("--seed", f.seed, "Problems and samples");
+    f.problems.add_to(*c, "Problems and samples");
     c->add_option("-k,--samples", o.samples_per_prompt, "Samples per problem")->check(CLI::PositiveNumber);
     c->add_option("--keep", f.options.keep_per_problem, "Accepted samples kept per problem (distinct ones)")
         ->check(CLI::PositiveNumber);

@@ -37,10 +37,10 @@ TEST(Distill, KeepsExactlyTheAcceptedSamples) {
   const RolloutOptions sampling{.samples_per_prompt = 6, .max_tokens = 12, .temperature = 1.0, .seed = 21};
 
   // The same samples, drawn directly: the expected kept texts per problem under "an even number of bytes".
-  std::vector<std::vector<int32_t>> prompts;
-  for (const TaskProblem& p : *problems) prompts.push_back(*problem_prompt(*tok, p));
+  auto prompts = problem_prompts(*tok, *problems);
+  ASSERT_TRUE(prompts.is_ok()) << prompts.message();
   const std::vector<int32_t> stops = stop_ids_of(*tok);
-  auto rollouts = sample_rollouts(**inference, prompts, stops, sampling);
+  auto rollouts = sample_rollouts(**inference, *prompts, stops, sampling);
   ASSERT_TRUE(rollouts.is_ok()) << rollouts.message();
   auto even = [](const TaskProblem&, std::string_view text) { return text.size() % 2 == 0; };
   std::map<int64_t, std::vector<std::string>> accepted;
