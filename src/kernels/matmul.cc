@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/quant_dot.h"
 #include "kernels/simd.h"
 
 namespace r1::kernels {
 
 namespace {
-
-constexpr int64_t kGemmRowBlock = 8;  // weight rows widened together; 8 x I floats stay in L1/L2
 
 void gemv(const float* x, const Tensor& w, float* y, ThreadPool& pool) {
   const int64_t O = w.dim(0), I = w.dim(1);
@@ -22,28 +21,37 @@ void gemv(const float* x, const Tensor& w, float* y, ThreadPool& pool) {
   });
 }
 
+// yᵀ [O, T] = W [O, I] · xᵀ [I, T] through the register-blocked kernel (kernels/gemm.h) with the weights as its
+// broadcast operand: they are read in place (f32) or widened a block of rows at a time (f16, bf16), never
+// repacked, and each weight is used for up to 2 vectors of tokens at once. Only the activations are transposed,
+// in and out: O(T·(I + O)) moves against the product's O(T·O·I) multiply-adds.
 void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool) {
   const int64_t O = w.dim(0), I = w.dim(1);
-  const int64_t blocks = (O + kGemmRowBlock - 1) / kGemmRowBlock;
-  pool.parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+  thread_local std::vector<float> xt_buffer, yt_buffer;  // the caller's; workers see them through the pointers
+  xt_buffer.resize(size_t(I * T)), yt_buffer.resize(size_t(O * T));
+  const float* xt = xt_buffer.data();
+  float* yt = yt_buffer.data();
+  transpose_f32(x, T, I, xt_buffer.data());
+  // 24 weight rows (4 tiles) per task: enough tasks to balance two threads on a 128-row matrix, and 24 widened
+  // rows of even an 18432-wide matrix stay in L2.
+  constexpr int64_t kRows = 24;
+  const int64_t blocks = (O + kRows - 1) / kRows;
+  const int64_t grain = O * I * T < (int64_t(1) << 17) ? blocks : 1;
+  pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<float> wide;  // grows once per thread, then reused
-    if (wide.size() < size_t(kGemmRowBlock * I)) wide.resize(size_t(kGemmRowBlock * I));
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t r0 = b * kGemmRowBlock, r1 = std::min(O, r0 + kGemmRowBlock);
-      const float* rows;
-      if (w.dtype == DType::kF32) {
-        rows = w.as<float>() + r0 * I;
-      } else {
-        to_f32(w.dtype, w.row(r0), wide.data(), size_t((r1 - r0) * I));
-        rows = wide.data();
+      const int64_t r0 = b * kRows, rows = std::min(O, r0 + kRows) - r0;
+      const float* a = w.as<float>() + r0 * I;
+      if (w.dtype != DType::kF32) {
+        wide.resize(size_t(kRows * I));
+        to_f32(w.dtype, w.row(r0), wide.data(), size_t(rows * I));
+        a = wide.data();
       }
-      for (int64_t t = 0; t < T; ++t) {
-        const float* xt = x + t * I;
-        float* yt = y + t * O;
-        for (int64_t r = r0; r < r1; ++r) yt[r] = dot_f32(rows + (r - r0) * I, xt, size_t(I));
-      }
+      gemm_f32({.M = rows, .N = T, .K = I, .a = a, .a_rs = I, .a_cs = 1, .b = xt, .ldb = T, .c = yt + r0 * T,
+                .ldc = T});
     }
   });
+  transpose_f32(yt, O, T, y);
 }
 
 // Block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K): x is quantized to 8 bits per block of 32 once per call, then

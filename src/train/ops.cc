@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/tensor.h"
+#include "kernels/gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/simd.h"
@@ -71,62 +72,18 @@ void linear_forward(float* out, const float* inp, const float* weight, const flo
   kernels::matmul(inp, T, w, out, pool, bias);
 }
 
-namespace {
-
-// From this many rows (tokens) on, the backward's two products run through kernels::matmul on transposed copies:
-// its register-blocked GEMM beats one axpy per (row, output) pair once several rows share each weight row, and the
-// transposes cost O(T·O + T·I + O·I) against the product's O(T·O·I).
-constexpr int64_t kGemmMinRows = 16;
-
-// out [C, R] = in [R, C]ᵀ
-void transpose(const float* in, int64_t R, int64_t C, float* out) {
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t c = 0; c < C; ++c) out[c * R + r] = in[r * C + c];
-}
-
-// y [T, O] += x [T, I] · w [O, I]ᵀ through the inference GEMM and a scratch product.
-void matmul_accumulate(const float* x, int64_t T, const float* w, int64_t O, int64_t I, float* y, ThreadPool& pool) {
-  thread_local std::vector<float> product;
-  product.resize(size_t(T * O));
-  kernels::matmul(x, T, Tensor{.dtype = DType::kF32, .rank = 2, .shape = {O, I}, .data = w}, product.data(), pool);
-  kernels::add_inplace(y, product.data(), T * O);
-}
-
-}  // namespace
-
+// Both products through the register-blocked GEMM, with no copies: its broadcast operand may be strided, so doutᵀ
+// is read in place, and the weight and the input already have the row-major layout its other operand needs.
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t T, int64_t I, int64_t O, ThreadPool& pool) {
-  if (T >= kGemmMinRows) {
-    thread_local std::vector<float> a, b;
-    if (dinp) {  // dinp [T, I] += dout [T, O] · (Wᵀ [I, O])ᵀ
-      a.resize(size_t(I * O));
-      transpose(weight, O, I, a.data());
-      matmul_accumulate(dout, T, a.data(), I, O, dinp, pool);
-    }
-    if (dweight) {  // dW [O, I] += doutᵀ [O, T] · (inpᵀ [I, T])ᵀ
-      a.resize(size_t(O * T)), b.resize(size_t(I * T));
-      transpose(dout, T, O, a.data());
-      transpose(inp, T, I, b.data());
-      matmul_accumulate(a.data(), O, b.data(), I, T, dweight, pool);
-    }
-  } else {
-    if (dinp) {
-      // dinp[t] += Σ_o dout[t, o] W[o]: threads own token rows; within a chunk each weight row is read once and
-      // applied to every token of the chunk while it is in cache.
-      pool.parallel_for(T, 8, [&](int64_t t0, int64_t t1) {
-        for (int64_t o = 0; o < O; ++o)
-          for (int64_t t = t0; t < t1; ++t)
-            kernels::axpy(dout[t * O + o], weight + o * I, dinp + t * I, size_t(I));
-      });
-    }
-    if (dweight) {
-      // dW[o] += Σ_t dout[t, o] inp[t]: threads own weight rows, so no two write the same row.
-      pool.parallel_for(O, 16, [&](int64_t o0, int64_t o1) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t o = o0; o < o1; ++o) kernels::axpy(dout[t * O + o], inp + t * I, dweight + o * I, size_t(I));
-      });
-    }
-  }
+  if (dinp)  // dinp [T, I] += dout [T, O] · W [O, I]
+    kernels::gemm_f32({.M = T, .N = I, .K = O, .a = dout, .a_rs = O, .a_cs = 1, .b = weight, .ldb = I, .c = dinp,
+                       .ldc = I, .accumulate = true},
+                      pool);
+  if (dweight)  // dW [O, I] += doutᵀ [O, T] · inp [T, I]
+    kernels::gemm_f32({.M = O, .N = I, .K = T, .a = dout, .a_rs = 1, .a_cs = O, .b = inp, .ldb = I, .c = dweight,
+                       .ldc = I, .accumulate = true},
+                      pool);
   if (dbias)
     for (int64_t t = 0; t < T; ++t)
       for (int64_t o = 0; o < O; ++o) dbias[o] += dout[t * O + o];

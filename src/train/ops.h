@@ -45,6 +45,7 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t T, int64_t I,
                     int64_t O, ThreadPool& pool);
 // dinp [T, I] += dout · weight; dweight [O, I] += doutᵀ · inp; dbias [O] += Σ_t dout. Any of the three may be null.
+// Both products run through kernels::gemm_f32.
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t T, int64_t I, int64_t O, ThreadPool& pool);
 
