@@ -21,12 +21,35 @@ void gemv(const float* x, const Tensor& w, float* y, ThreadPool& pool) {
   });
 }
 
-// yᵀ [O, T] = W [O, I] · xᵀ [I, T] through the register-blocked kernel (kernels/gemm.h) with the weights as its
-// broadcast operand: they are read in place (f32) or widened a block of rows at a time (f16, bf16), never
-// repacked, and each weight is used for up to 2 vectors of tokens at once. Only the activations are transposed,
-// in and out: O(T·(I + O)) moves against the product's O(T·O·I) multiply-adds.
+// y [T, O] = x [T, I] · Wᵀ through the register-blocked kernel (kernels/gemm.h), in whichever orientation moves
+// fewer floats besides the product itself:
+//  - few tokens (T·(I + O) < O·I): yᵀ [O, T] = W · xᵀ with the weights as the broadcast operand, read in place (f32)
+//    or widened a block of rows at a time; the activations are transposed in and out.
+//  - many tokens: y = x · Wᵀ with the activations as the broadcast operand, each block of weight rows widened and
+//    transposed once into a [I, 64] panel that every token then reuses; y is written in place.
 void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool) {
   const int64_t O = w.dim(0), I = w.dim(1);
+  const bool small = O * I * T < (int64_t(1) << 17);  // the pool would cost more than the work
+  if (T * (I + O) >= O * I) {
+    constexpr int64_t kCols = 64;  // output columns per task: a whole number of tiles on every target
+    const int64_t blocks = (O + kCols - 1) / kCols;
+    pool.parallel_for(blocks, small ? blocks : 1, [&](int64_t b0, int64_t b1) {
+      thread_local std::vector<float> wide, panel;  // grow once per thread, then reused
+      wide.resize(size_t(kCols * I)), panel.resize(size_t(I * kCols));
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t o0 = b * kCols, cols = std::min(O, o0 + kCols) - o0;
+        const float* rows = w.as<float>() + o0 * I;
+        if (w.dtype != DType::kF32) {
+          to_f32(w.dtype, w.row(o0), wide.data(), size_t(cols * I));
+          rows = wide.data();
+        }
+        transpose_f32(rows, cols, I, panel.data());
+        gemm_f32({.M = T, .N = cols, .K = I, .a = x, .a_rs = I, .a_cs = 1, .b = panel.data(), .ldb = cols,
+                  .c = y + o0, .ldc = O});
+      }
+    });
+    return;
+  }
   thread_local std::vector<float> xt_buffer, yt_buffer;  // the caller's; workers see them through the pointers
   xt_buffer.resize(size_t(I * T)), yt_buffer.resize(size_t(O * T));
   const float* xt = xt_buffer.data();
@@ -36,8 +59,7 @@ void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool
   // rows of even an 18432-wide matrix stay in L2.
   constexpr int64_t kRows = 24;
   const int64_t blocks = (O + kRows - 1) / kRows;
-  const int64_t grain = O * I * T < (int64_t(1) << 17) ? blocks : 1;
-  pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
+  pool.parallel_for(blocks, small ? blocks : 1, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<float> wide;  // grows once per thread, then reused
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * kRows, rows = std::min(O, r0 + kRows) - r0;

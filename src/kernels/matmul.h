@@ -11,7 +11,8 @@
 namespace r1::kernels {
 
 // y[T, O] = x[T, I] · wᵀ (+ bias[O] when given). T == 1 takes the GEMV path (one pass over the weights, rows split
-// across threads); T > 1 widens blocks of weight rows to f32 once and reuses them for every token.
+// across threads); T > 1 runs kernels/gemm.h's register-blocked GEMM (f32/f16/bf16 weights widened a block at a
+// time) or, for block-quantized weights, the integer kernels.
 void matmul(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool, const float* bias = nullptr);
 
 }  // namespace r1::kernels

@@ -91,12 +91,28 @@ Weight TrainModel::weight(const std::string& name) {
   return {.w = params_.value(*i), .g = params_.grad(*i)};
 }
 
-Status TrainModel::run_forward(std::span<const int32_t> tokens) {
+Status TrainModel::run_forward(std::span<const int32_t> tokens, std::span<const int64_t> lengths) {
   const int64_t T = int64_t(tokens.size()), C = C_;
   last_ = Last::kNone;
   if (T == 0) return Status::error("forward: no tokens");
-  if (T > max_positions_)
-    return Status::errorf("forward: {} tokens exceed max_position_embeddings {}", T, max_positions_);
+  int64_t total = 0, longest = T;
+  if (!lengths.empty()) {
+    longest = 0;
+    for (int64_t length : lengths) {
+      if (length <= 0) return Status::errorf("forward: a packed sequence of length {}", length);
+      total += length, longest = std::max(longest, length);
+    }
+    if (total != T) return Status::errorf("forward: packed lengths sum to {} but there are {} tokens", total, T);
+  }
+  if (longest > max_positions_)
+    return Status::errorf("forward: a sequence of {} tokens exceeds max_position_embeddings {}", longest,
+                          max_positions_);
+  lengths_.assign(lengths.begin(), lengths.end());
+  positions_.resize(size_t(T));
+  for (int64_t t = 0, start = 0, s = 0; t < T; ++t) {  // each token's position within its own sequence
+    if (!lengths_.empty() && t - start == lengths_[size_t(s)]) start = t, ++s;
+    positions_[size_t(t)] = t - start;
+  }
   tokens_.assign(tokens.begin(), tokens.end());
   x_.resize(size_t(T * C));
   R1_RETURN_IF_ERROR(embedding_forward(x_.data(), tokens_.data(), embed_tokens_.w, T, V_, C));
@@ -113,7 +129,7 @@ Result<float> TrainModel::forward(std::span<const int32_t> tokens, std::span<con
   if (targets.size() != tokens.size() || (!weights.empty() && weights.size() != tokens.size()))
     return Status::errorf("forward: {} tokens, {} targets, {} weights (targets and weights, when given, must "
                           "match the tokens)", tokens.size(), targets.size(), weights.size());
-  R1_RETURN_IF_ERROR(run_forward(tokens));
+  R1_RETURN_IF_ERROR(run_forward(tokens, {}));
   const int64_t T = int64_t(tokens.size());
   targets_.assign(targets.begin(), targets.end());
   loss_weights_.assign(weights.begin(), weights.end());
@@ -134,11 +150,12 @@ Status TrainModel::backward() {
 }
 
 Result<std::vector<float>> TrainModel::forward_logprobs(std::span<const int32_t> tokens,
-                                                        std::span<const int32_t> targets, float temperature) {
+                                                        std::span<const int32_t> targets, float temperature,
+                                                        std::span<const int64_t> lengths) {
   if (targets.size() != tokens.size())
     return Status::errorf("forward_logprobs: {} tokens but {} targets", tokens.size(), targets.size());
   if (!(temperature > 0.0f)) return Status::errorf("forward_logprobs: temperature {} is not > 0", temperature);
-  R1_RETURN_IF_ERROR(run_forward(tokens));
+  R1_RETURN_IF_ERROR(run_forward(tokens, lengths));
   const int64_t T = int64_t(tokens.size());
   targets_.assign(targets.begin(), targets.end());
   std::vector<float> logp(static_cast<size_t>(T));

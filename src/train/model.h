@@ -1,6 +1,7 @@
 // The trainable model: r1's architectures (qwen2, llama, deepseek_v2, deepseek_v3) run through the training ops
-// (train/ops.h) over the parameters of a ParamStore, for one sequence at a time. forward() saves the activations,
-// backward() accumulates every parameter's gradient into the ParamStore. The same parameters give r1's inference
+// (train/ops.h) over the parameters of a ParamStore, for one sequence or several packed into one call. forward()
+// saves the activations, backward() accumulates every parameter's gradient into the ParamStore. The same
+// parameters give r1's inference
 // Model (inference_model()), so the policy that is trained is the one that samples: one model definition, two
 // executions (the training one checked against the inference one and against PyTorch in tests/train/).
 //
@@ -52,9 +53,12 @@ class TrainModel {
   // Accumulates d(loss)/d(parameter) of the last forward() into params().grads(); an error when there was none.
   Status backward();
   // log p(targets[t] | tokens[..t]) [T] (GRPO's per-token log-probabilities) of the distribution sampled at
-  // `temperature` (the logits divided by it, as TRL does); saves what backward_logprobs needs.
+  // `temperature` (the logits divided by it, as TRL does); saves what backward_logprobs needs. `lengths` packs
+  // several sequences into one call (positive, summing to T; empty: one sequence): each starts at position 0 and
+  // attends only to itself, so the result equals separate calls, while every matrix product runs over all of
+  // their tokens at once.
   Result<std::vector<float>> forward_logprobs(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                                              float temperature = 1.0f);
+                                              float temperature = 1.0f, std::span<const int64_t> lengths = {});
   // Accumulates Σ_t dlogp[t] · d(logp[t])/d(parameter) for the last forward_logprobs(); dlogp [T].
   Status backward_logprobs(std::span<const float> dlogp);
   // Logits [T, V] of the last forward.
@@ -96,7 +100,8 @@ class TrainModel {
  protected:
   explicit TrainModel(Init init);
 
-  // The layers over x_ [T, C] (in place) for tokens at positions 0 .. T-1, saving their activations.
+  // The layers over x_ [T, C] (in place) for the sequences lengths_ packs (positions_ within each), saving their
+  // activations.
   virtual Status forward_layers(int64_t T) = 0;
   // Their backward: dx_ [T, C] holds d(loss)/d(output of the last layer) and becomes d(loss)/d(embedding output).
   virtual void backward_layers(int64_t T) = 0;
@@ -107,9 +112,11 @@ class TrainModel {
   ThreadPool& pool_;
   int64_t C_;
   std::vector<float> x_, dx_;  // [T, C] residual stream and its gradient
+  std::vector<int64_t> lengths_;    // the packed sequences of the last forward (empty: one)
+  std::vector<int64_t> positions_;  // [T] each token's position within its sequence
 
  private:
-  Status run_forward(std::span<const int32_t> tokens);
+  Status run_forward(std::span<const int32_t> tokens, std::span<const int64_t> lengths);
   void backward_from_logits(int64_t T);
 
   HfConfig config_;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -74,20 +75,26 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
 // ------------------------------------------------------------------------------ causal self-attention (GQA)
 
 struct AttentionShape {
-  int64_t T;           // tokens of the one sequence
+  int64_t T;           // tokens: one sequence, or several packed one after another (lengths)
   int64_t n_heads;     // H
   int64_t n_kv_heads;  // Hkv, divides H; query head h reads key/value head h / (H / Hkv)
   int64_t head_dim;    // Dk of queries and keys
   int64_t v_head_dim;  // Dv of values and the output (MLA's differs from Dk)
+  // Lengths of the packed sequences (positive, summing to T); empty: one sequence of T. No token attends across
+  // a boundary, so a pack computes exactly what its sequences would one at a time.
+  std::span<const int64_t> lengths = {};
 };
 
-// Causal attention over one sequence at positions 0 .. T-1 (batching by sequence is the caller's business).
-// q [T, H, Dk], k [T, Hkv, Dk], v [T, Hkv, Dv] -> out [T, H, Dv]; att [H, T, T] keeps the softmax probabilities
-// (row t: positions 0 .. t, zero after) for the backward. scores = q·k * scale.
+// Floats attention_forward's `att` holds: H · Σ length² (H · T² for one sequence).
+int64_t attention_probs_size(const AttentionShape& s);
+
+// Causal attention within each sequence, each at positions 0 .. length-1. q [T, H, Dk], k [T, Hkv, Dk],
+// v [T, Hkv, Dv] -> out [T, H, Dv]; att keeps the softmax probabilities for the backward, an [H, L, L] block per
+// sequence (row t: positions 0 .. t, zero after). scores = q·k * scale. Errors: a bad shape or lengths.
 Status attention_forward(float* out, float* att, const float* q, const float* k, const float* v,
                          const AttentionShape& s, float scale, ThreadPool& pool);
 // dq [T, H, Dk], dk [T, Hkv, Dk], dv [T, Hkv, Dv] from dout [T, H, Dv]. Parallel over key/value heads, so the
-// accumulation into dk/dv needs no atomics.
+// accumulation into dk/dv needs no atomics. `s` as given to the forward.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                         const float* k, const float* v, const AttentionShape& s, float scale, ThreadPool& pool);
 
@@ -121,7 +128,7 @@ struct MlaActs {
   std::vector<float> q_pe_in, q_pe;         // [T, H, Dr] before and after rope
   std::vector<float> kvb;                   // [T, H, Dn + Dv] kv_b_proj output
   std::vector<float> qh, kh, vh;            // [T, H, Dq], [T, H, Dq], [T, H, Dv] what attention sees
-  std::vector<float> att;                   // [H, T, T]
+  std::vector<float> att;                   // attention_probs_size: [H, L, L] per sequence
   std::vector<float> o;                     // [T, H * Dv] attention output
   // Backward scratch, same shapes as the names without the d.
   std::vector<float> d_o, dqh, dkh, dvh, dkvb, dc_kv, dkv, dpe, dpe_in, dq, dqa_norm, dqa;
@@ -134,11 +141,13 @@ Status mla_check(const MlaDims& d, const MlaParams& p);
 // q path (q_a_proj -> q_a_layernorm -> q_b_proj, or q_proj); kv_a_proj_with_mqa -> c_kv | k_pe;
 // kv_a_layernorm(c_kv) -> kv_b_proj -> k_nope, v per head; interleaved rope on q_pe and k_pe with cos/sin
 // [T, Dr/2]; K = [k_nope; k_pe shared by every head]; causal attention with d.softmax_scale; o_proj.
+// `lengths`: packed sequences as in AttentionShape (cos/sin then hold each token's position in its own sequence).
 Status mla_forward(float* out, MlaActs& a, const float* x, const MlaParams& p, const MlaDims& d, int64_t T,
-                   const float* cos, const float* sin, ThreadPool& pool);
+                   const float* cos, const float* sin, ThreadPool& pool, std::span<const int64_t> lengths = {});
 // dx [T, C] and every gradient in g (null entries skipped) from dout [T, C]; `a` as mla_forward left it.
 void mla_backward(float* dx, const MlaGrads& g, const float* dout, MlaActs& a, const float* x, const MlaParams& p,
-                  const MlaDims& d, int64_t T, const float* cos, const float* sin, ThreadPool& pool);
+                  const MlaDims& d, int64_t T, const float* cos, const float* sin, ThreadPool& pool,
+                  std::span<const int64_t> lengths = {});
 
 // -------------------------------------------------------------------------------------------- DeepSeekMoE
 

@@ -13,12 +13,11 @@ namespace r1::train {
 
 // ------------------------------------------------------------------------------ causal self-attention (GQA)
 
-Status attention_forward(float* out, float* att, const float* q, const float* k, const float* v,
-                         const AttentionShape& s, float scale, ThreadPool& pool) {
-  if (s.T < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0 || s.head_dim <= 0 ||
-      s.v_head_dim <= 0)
-    return Status::errorf("attention: bad shape T={} H={} Hkv={} Dk={} Dv={} (H must be a multiple of Hkv)", s.T,
-                          s.n_heads, s.n_kv_heads, s.head_dim, s.v_head_dim);
+namespace {
+
+// One sequence of s.T tokens (s.lengths ignored).
+void attention_forward_one(float* out, float* att, const float* q, const float* k, const float* v,
+                           const AttentionShape& s, float scale, ThreadPool& pool) {
   const int64_t T = s.T, H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim, group = H / Hkv;
   pool.parallel_for(H * T, 0, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -42,11 +41,10 @@ Status attention_forward(float* out, float* att, const float* q, const float* k,
       std::fill(p + t + 1, p + T, 0.0f);  // the causal mask, explicit so att is a plain [H, T, T] matrix
     }
   });
-  return Status::ok();
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
-                        const float* k, const float* v, const AttentionShape& s, float scale, ThreadPool& pool) {
+void attention_backward_one(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
+                            const float* k, const float* v, const AttentionShape& s, float scale, ThreadPool& pool) {
   const int64_t T = s.T, H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim, group = H / Hkv;
   pool.parallel_for(Hkv, 1, [&](int64_t g0, int64_t g1) {
     std::vector<float> dp(static_cast<size_t>(T));
@@ -70,6 +68,61 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
             if (dk) kernels::axpy(ds, qt, dk + (j * Hkv + g) * Dk, size_t(Dk));
           }
         }
+  });
+}
+
+// Calls fn(one sequence's shape, its first token, its offset into att) for each packed sequence.
+template <typename Fn>
+void for_each_sequence(const AttentionShape& s, Fn&& fn) {
+  if (s.lengths.empty()) return fn(s, int64_t(0), int64_t(0));
+  int64_t start = 0, att_offset = 0;
+  for (int64_t length : s.lengths) {
+    AttentionShape one = s;
+    one.T = length, one.lengths = {};
+    fn(one, start, att_offset);
+    start += length, att_offset += s.n_heads * length * length;
+  }
+}
+
+}  // namespace
+
+int64_t attention_probs_size(const AttentionShape& s) {
+  if (s.lengths.empty()) return s.n_heads * s.T * s.T;
+  int64_t sum = 0;
+  for (int64_t length : s.lengths) sum += length * length;
+  return s.n_heads * sum;
+}
+
+Status attention_forward(float* out, float* att, const float* q, const float* k, const float* v,
+                         const AttentionShape& s, float scale, ThreadPool& pool) {
+  if (s.T < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0 || s.head_dim <= 0 ||
+      s.v_head_dim <= 0)
+    return Status::errorf("attention: bad shape T={} H={} Hkv={} Dk={} Dv={} (H must be a multiple of Hkv)", s.T,
+                          s.n_heads, s.n_kv_heads, s.head_dim, s.v_head_dim);
+  if (!s.lengths.empty()) {
+    int64_t total = 0;
+    for (int64_t length : s.lengths) {
+      if (length <= 0) return Status::errorf("attention: a packed sequence of length {}", length);
+      total += length;
+    }
+    if (total != s.T) return Status::errorf("attention: packed lengths sum to {}, not T={}", total, s.T);
+  }
+  const int64_t H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim;
+  for_each_sequence(s, [&](const AttentionShape& one, int64_t t0, int64_t a0) {
+    attention_forward_one(out + t0 * H * Dv, att + a0, q + t0 * H * Dk, k + t0 * Hkv * Dk, v + t0 * Hkv * Dv, one,
+                          scale, pool);
+  });
+  return Status::ok();
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
+                        const float* k, const float* v, const AttentionShape& s, float scale, ThreadPool& pool) {
+  const int64_t H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim;
+  // Null gradients stay null: an offset is added only to a buffer that exists.
+  const auto at = [](float* p, int64_t offset) { return p ? p + offset : nullptr; };
+  for_each_sequence(s, [&](const AttentionShape& one, int64_t t0, int64_t a0) {
+    attention_backward_one(at(dq, t0 * H * Dk), at(dk, t0 * Hkv * Dk), at(dv, t0 * Hkv * Dv), dout + t0 * H * Dv,
+                           att + a0, q + t0 * H * Dk, k + t0 * Hkv * Dk, v + t0 * Hkv * Dv, one, scale, pool);
   });
 }
 
@@ -117,14 +170,16 @@ Status mla_check(const MlaDims& d, const MlaParams& p) {
 }
 
 Status mla_forward(float* out, MlaActs& a, const float* x, const MlaParams& p, const MlaDims& d, int64_t T,
-                   const float* cos, const float* sin, ThreadPool& pool) {
+                   const float* cos, const float* sin, ThreadPool& pool, std::span<const int64_t> lengths) {
   R1_RETURN_IF_ERROR(mla_check(d, p));
   const int64_t C = d.hidden_size, H = d.n_heads, Lq = d.q_lora_rank, R = d.kv_lora_rank;
   const int64_t Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim, Dv = d.v_head_dim, Dq = Dn + Dr;
   const float eps = d.rms_norm_eps;
   grow(a.q, T * H * Dq), grow(a.kv, T * (R + Dr)), grow(a.c_kv_in, T * R), grow(a.c_kv_rstd, T), grow(a.c_kv, T * R);
   grow(a.k_pe_in, T * Dr), grow(a.q_pe_in, T * H * Dr), grow(a.kvb, T * H * (Dn + Dv));
-  grow(a.qh, T * H * Dq), grow(a.kh, T * H * Dq), grow(a.vh, T * H * Dv), grow(a.att, H * T * T);
+  const AttentionShape shape{
+      .T = T, .n_heads = H, .n_kv_heads = H, .head_dim = Dq, .v_head_dim = Dv, .lengths = lengths};
+  grow(a.qh, T * H * Dq), grow(a.kh, T * H * Dq), grow(a.vh, T * H * Dv), grow(a.att, attention_probs_size(shape));
   grow(a.o, T * H * Dv);
   // Queries.
   if (Lq > 0) {
@@ -157,7 +212,6 @@ Status mla_forward(float* out, MlaActs& a, const float* x, const MlaParams& p, c
       std::memcpy(kh + Dn, a.k_pe.data() + t * Dr, sizeof(float) * size_t(Dr));
       std::memcpy(a.vh.data() + (t * H + h) * Dv, kvb + Dn, sizeof(float) * size_t(Dv));
     }
-  const AttentionShape shape{.T = T, .n_heads = H, .n_kv_heads = H, .head_dim = Dq, .v_head_dim = Dv};
   R1_RETURN_IF_ERROR(attention_forward(a.o.data(), a.att.data(), a.qh.data(), a.kh.data(), a.vh.data(), shape,
                                        d.softmax_scale, pool));
   linear_forward(out, a.o.data(), p.o_proj, nullptr, T, H * Dv, C, pool);
@@ -165,14 +219,16 @@ Status mla_forward(float* out, MlaActs& a, const float* x, const MlaParams& p, c
 }
 
 void mla_backward(float* dx, const MlaGrads& g, const float* dout, MlaActs& a, const float* x, const MlaParams& p,
-                  const MlaDims& d, int64_t T, const float* cos, const float* sin, ThreadPool& pool) {
+                  const MlaDims& d, int64_t T, const float* cos, const float* sin, ThreadPool& pool,
+                  std::span<const int64_t> lengths) {
   const int64_t C = d.hidden_size, H = d.n_heads, Lq = d.q_lora_rank, R = d.kv_lora_rank;
   const int64_t Dn = d.qk_nope_head_dim, Dr = d.qk_rope_head_dim, Dv = d.v_head_dim, Dq = Dn + Dr;
   zero(a.d_o, T * H * Dv), zero(a.dqh, T * H * Dq), zero(a.dkh, T * H * Dq), zero(a.dvh, T * H * Dv);
   zero(a.dkvb, T * H * (Dn + Dv)), zero(a.dc_kv, T * R), zero(a.dkv, T * (R + Dr)), zero(a.dpe, T * H * Dr);
   zero(a.dpe_in, T * H * Dr), zero(a.dq, T * H * Dq);
   linear_backward(a.d_o.data(), g.o_proj, nullptr, dout, a.o.data(), p.o_proj, T, H * Dv, C, pool);
-  const AttentionShape shape{.T = T, .n_heads = H, .n_kv_heads = H, .head_dim = Dq, .v_head_dim = Dv};
+  const AttentionShape shape{
+      .T = T, .n_heads = H, .n_kv_heads = H, .head_dim = Dq, .v_head_dim = Dv, .lengths = lengths};
   attention_backward(a.dqh.data(), a.dkh.data(), a.dvh.data(), a.d_o.data(), a.att.data(), a.qh.data(), a.kh.data(),
                      a.vh.data(), shape, d.softmax_scale, pool);
   // Keys and values back into kv_b_proj's output; the shared k_pe sums its gradient over the heads.

@@ -66,15 +66,31 @@ Result<double> sft_accumulate(TrainModel& model, std::span<const SftBatchRow> ro
   for (const SftBatchRow& row : rows)
     for (float w : row.weights) weight_sum += w;
   if (!(weight_sum > 0)) return Status::error("a batch without completion tokens");
-  // Each row's share of the batch loss enters with d loss / d logp[t] = -w[t] / Σ w (all rows' weights).
+  // Each row's share of the batch loss enters with d loss / d logp[t] = -w[t] / Σ w (all rows' weights). Rows go
+  // through the model packed, up to kPackTokens tokens per call (a longer row alone), so that every matrix product
+  // runs over many sequences' tokens at once.
+  constexpr size_t kPackTokens = 4096;
   model.params().zero_grad();
   double loss = 0;
-  for (const SftBatchRow& row : rows) {
-    R1_ASSIGN_OR_RETURN(std::vector<float> logp, model.forward_logprobs(row.tokens, row.targets));
+  std::vector<int32_t> tokens, targets;
+  std::vector<float> weights;
+  std::vector<int64_t> lengths;
+  for (size_t first = 0; first < rows.size();) {
+    tokens.clear(), targets.clear(), weights.clear(), lengths.clear();
+    size_t end = first;
+    for (; end < rows.size() && (end == first || tokens.size() + rows[end].tokens.size() <= kPackTokens); ++end) {
+      const SftBatchRow& row = rows[end];
+      tokens.insert(tokens.end(), row.tokens.begin(), row.tokens.end());
+      targets.insert(targets.end(), row.targets.begin(), row.targets.end());
+      weights.insert(weights.end(), row.weights.begin(), row.weights.end());
+      lengths.push_back(int64_t(row.tokens.size()));
+    }
+    first = end;
+    R1_ASSIGN_OR_RETURN(std::vector<float> logp, model.forward_logprobs(tokens, targets, 1.0f, lengths));
     std::vector<float> dlogp(logp.size());
     for (size_t t = 0; t < logp.size(); ++t) {
-      loss -= double(row.weights[t]) * logp[t];
-      dlogp[t] = float(-double(row.weights[t]) / weight_sum);
+      loss -= double(weights[t]) * logp[t];
+      dlogp[t] = float(-double(weights[t]) / weight_sum);
     }
     R1_RETURN_IF_ERROR(model.backward_logprobs(dlogp));
   }

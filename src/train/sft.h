@@ -5,8 +5,8 @@
 // Each example becomes one sequence: the model's chat template with the prompt as the only user turn plus the
 // generation prompt (for R1 templates ending in "<think>\n"), then the completion's tokens and EOS. Only the
 // completion tokens and EOS carry loss. An optimizer step averages the loss over every completion token of
-// its batch_size sequences (gradient accumulation, one sequence at a time through the model), so a long
-// example weighs as much per token as a short one.
+// its batch_size sequences (packed into few model calls, see sft_accumulate), so a long example weighs as much
+// per token as a short one.
 //
 // The data order is a function of (seed, epoch) alone: each epoch is a fresh seeded shuffle and step s takes
 // the sequences at positions s·batch_size … (s+1)·batch_size − 1 of the concatenated epochs. A checkpoint
@@ -53,7 +53,8 @@ struct SftBatchRow {
 SftBatchRow sft_row(const SftSequence& sequence);
 
 // One optimizer step's gradient: sets params().grads() to d/dθ of the batch loss -Σ w·log p / Σ w (over all
-// rows' tokens together) and returns that loss.
+// rows' tokens together) and returns that loss. Rows run through the model packed (TrainModel::forward_logprobs
+// `lengths`), up to 4096 tokens per call.
 Result<double> sft_accumulate(TrainModel& model, std::span<const SftBatchRow> rows);
 
 struct SftOptions {

@@ -144,10 +144,8 @@ class DeepseekTrainModel final : public TrainModel {
   Status forward_layers(int64_t T) override {
     const int64_t C = C_, Fd = c_.intermediate_size, half = c_.qk_rope_head_dim / 2;
     const float eps = float(c_.rms_norm_eps);
-    std::vector<int64_t> positions(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t) positions[size_t(t)] = t;
     cos_.resize(size_t(T * half)), sin_.resize(cos_.size());
-    rope_tables(inv_freq_, positions, cos_.data(), sin_.data(), cos_sin_scale_);
+    rope_tables(inv_freq_, positions_, cos_.data(), sin_.data(), cos_sin_scale_);
     tmp_.resize(size_t(T * C));
     for (size_t l = 0; l < layers_.size(); ++l) {
       const DeepseekLayerWeights& w = layers_[l];
@@ -156,7 +154,7 @@ class DeepseekTrainModel final : public TrainModel {
       a.rstd1.resize(size_t(T)), a.xn1.resize(size_t(T * C));
       rmsnorm_forward(a.xn1.data(), a.rstd1.data(), x_.data(), w.input_layernorm.w, T, C, eps);
       R1_RETURN_IF_ERROR(
-          mla_forward(tmp_.data(), a.mla, a.xn1.data(), w.mla, dims_, T, cos_.data(), sin_.data(), pool_));
+          mla_forward(tmp_.data(), a.mla, a.xn1.data(), w.mla, dims_, T, cos_.data(), sin_.data(), pool_, lengths_));
       kernels::add_inplace(x_.data(), tmp_.data(), T * C);
 
       a.x_mid = x_;
@@ -201,7 +199,7 @@ class DeepseekTrainModel final : public TrainModel {
                        w.post_attention_layernorm.w, a.rstd2.data(), T, C);
       zero(dxn_, T * C);
       mla_backward(dxn_.data(), w.mla_grad, dx_.data(), a.mla, a.xn1.data(), w.mla, dims_, T, cos_.data(),
-                   sin_.data(), pool_);
+                   sin_.data(), pool_, lengths_);
       rmsnorm_backward(dx_.data(), w.input_layernorm.g, dxn_.data(), a.x_in.data(), w.input_layernorm.w,
                        a.rstd1.data(), T, C);
     }

@@ -29,7 +29,7 @@ struct DenseLayerActs {
   std::vector<float> x_in, rstd1, xn1;     // [T, C] layer input, [T], [T, C] input_layernorm output
   std::vector<float> q, k, v;              // [T, H * D], [T, Hkv * D], [T, Hkv * D] projections (q, k before rope)
   std::vector<float> qr, kr;               // q, k after rope
-  std::vector<float> att;                  // [H, T, T] attention probabilities
+  std::vector<float> att;                  // attention probabilities, [H, L, L] per sequence
   std::vector<float> o;                    // [T, H * D] attention output
   std::vector<float> x_mid, rstd2, xn2;    // [T, C] residual after attention, [T], [T, C]
   std::vector<float> gate, up, h;          // [T, F] gate_proj, up_proj outputs, silu(gate) * up
@@ -82,12 +82,11 @@ class DenseTrainModel final : public TrainModel {
     const int64_t C = C_, H = c_.num_attention_heads, Hkv = c_.num_key_value_heads, D = c_.head_dim,
                   F = c_.intermediate_size;
     const float eps = float(c_.rms_norm_eps);
-    std::vector<int64_t> positions(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t) positions[size_t(t)] = t;
     cos_.resize(size_t(T * D / 2)), sin_.resize(cos_.size());
-    rope_tables(inv_freq_, positions, cos_.data(), sin_.data());  // the dense decoder's tables: no cos/sin scale
+    rope_tables(inv_freq_, positions_, cos_.data(), sin_.data());  // the dense decoder's tables: no cos/sin scale
     tmp_.resize(size_t(T * C));
-    const AttentionShape shape{.T = T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .v_head_dim = D};
+    const AttentionShape shape{
+        .T = T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .v_head_dim = D, .lengths = lengths_};
     for (size_t l = 0; l < layers_.size(); ++l) {
       const DenseLayerWeights& w = layers_[l];
       DenseLayerActs& a = acts_[l];
@@ -101,7 +100,7 @@ class DenseTrainModel final : public TrainModel {
       a.qr.resize(a.q.size()), a.kr.resize(a.k.size());
       rope_forward(a.qr.data(), a.q.data(), cos_.data(), sin_.data(), T, H, D, RopeLayout::kHalfSplit);
       rope_forward(a.kr.data(), a.k.data(), cos_.data(), sin_.data(), T, Hkv, D, RopeLayout::kHalfSplit);
-      a.att.resize(size_t(H * T * T)), a.o.resize(a.q.size());
+      a.att.resize(size_t(attention_probs_size(shape))), a.o.resize(a.q.size());
       R1_RETURN_IF_ERROR(
           attention_forward(a.o.data(), a.att.data(), a.qr.data(), a.kr.data(), a.v.data(), shape, scale_, pool_));
       linear_forward(tmp_.data(), a.o.data(), w.o_proj.w, nullptr, T, H * D, C, pool_);
@@ -123,7 +122,8 @@ class DenseTrainModel final : public TrainModel {
   void backward_layers(int64_t T) override {
     const int64_t C = C_, H = c_.num_attention_heads, Hkv = c_.num_key_value_heads, D = c_.head_dim,
                   F = c_.intermediate_size;
-    const AttentionShape shape{.T = T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .v_head_dim = D};
+    const AttentionShape shape{
+        .T = T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .v_head_dim = D, .lengths = lengths_};
     for (size_t l = layers_.size(); l-- > 0;) {
       const DenseLayerWeights& w = layers_[l];
       const DenseLayerActs& a = acts_[l];

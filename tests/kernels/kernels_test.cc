@@ -41,7 +41,9 @@ TEST_P(MatmulTest, MatchesReferenceOnOddShapes) {
   const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 3}, {1, 33, 65}, {3, 17, 129}, {5, 64, 64}, {1, 300, 257},
                                {9, 31, 100}, {2, 128, 1000},
                                // The register-blocked GEMM: tiles of 6 weight rows x 2 vectors of tokens, 256-wide passes.
-                               {17, 70, 300}, {40, 129, 64}, {70, 33, 520}, {33, 50, 257}};
+                               {17, 70, 300}, {40, 129, 64}, {70, 33, 520}, {33, 50, 257},
+                               // ... with the weights as the transposed panel (many tokens: T·(I + O) >= O·I).
+                               {300, 40, 24}, {130, 100, 70}, {64, 64, 64}};
   uint32_t seed = 1;
   for (const auto& s : shapes) {
     const int64_t T = s[0], O = s[1], I = s[2];

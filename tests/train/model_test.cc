@@ -259,6 +259,58 @@ TEST(TrainModel, BackwardAccumulatesOverSequences) {
   }
 }
 
+// Packing: three sequences in one forward_logprobs call give each token the log-prob its own call gives (each
+// sequence starts at position 0 and sees only itself), and one backward the sum of the three gradients.
+TEST(TrainModel, PackedSequencesEqualSeparateCalls) {
+  for (const char* name : kTrainFixtures) {
+    SCOPED_TRACE(name);
+    Loaded l(name);
+    ASSERT_TRUE(l.model);
+    TrainModel& m = *l.model;
+    ParamStore& p = m.params();
+    const std::vector<int32_t>& full = l.tokens;
+    const std::vector<std::vector<int32_t>> seqs = {std::vector<int32_t>(full.begin() + 2, full.end()), full,
+                                                    std::vector<int32_t>(full.begin() + 1, full.begin() + 5)};
+    std::vector<int32_t> packed;
+    std::vector<int64_t> lengths;
+    std::vector<float> want_logp, dlogp;
+    std::vector<float> want_grads(p.grads().size(), 0.0f);
+    uint32_t seed = 5;
+    for (const auto& seq : seqs) {
+      const std::vector<float> d = test::random_floats(seq.size(), seed++);
+      p.zero_grad();
+      auto logp = m.forward_logprobs(seq, seq, 0.7f);
+      ASSERT_TRUE(logp.is_ok()) << logp.message();
+      ASSERT_TRUE(m.backward_logprobs(d).is_ok());
+      for (size_t i = 0; i < want_grads.size(); ++i) want_grads[i] += p.grads()[i];
+      want_logp.insert(want_logp.end(), logp->begin(), logp->end());
+      dlogp.insert(dlogp.end(), d.begin(), d.end());
+      packed.insert(packed.end(), seq.begin(), seq.end());
+      lengths.push_back(int64_t(seq.size()));
+    }
+    p.zero_grad();
+    auto logp = m.forward_logprobs(packed, packed, 0.7f, lengths);
+    ASSERT_TRUE(logp.is_ok()) << logp.message();
+    ASSERT_EQ(logp->size(), want_logp.size());
+    for (size_t t = 0; t < want_logp.size(); ++t) ASSERT_NEAR((*logp)[t], want_logp[t], 1e-5) << "token " << t;
+    ASSERT_TRUE(m.backward_logprobs(dlogp).is_ok());
+    EXPECT_LT(relative_error(p.grads().data(), want_grads), 1e-5);
+  }
+}
+
+TEST(TrainModel, PackingChecksItsLengths) {
+  Loaded l("qwen2_untied");  // max_position_embeddings 128
+  ASSERT_TRUE(l.model);
+  TrainModel& m = *l.model;
+  const std::vector<int32_t> tokens(200, 1);
+  EXPECT_FALSE(m.forward_logprobs(tokens, tokens, 1.0f, std::vector<int64_t>{100, 99}).is_ok()) << "sum != T";
+  EXPECT_FALSE(m.forward_logprobs(tokens, tokens, 1.0f, std::vector<int64_t>{200, 0}).is_ok()) << "empty one";
+  EXPECT_FALSE(m.forward_logprobs(tokens, tokens, 1.0f, std::vector<int64_t>{60, 140}).is_ok())
+      << "one longer than max_position_embeddings";
+  EXPECT_TRUE(m.forward_logprobs(tokens, tokens, 1.0f, std::vector<int64_t>{100, 100}).is_ok())
+      << "a pack may exceed max_position_embeddings when each of its sequences fits";
+}
+
 TEST(TrainModel, ExpertLoadAndBiasUpdate) {
   Loaded l("deepseek_v3");
   ASSERT_TRUE(l.model);
