@@ -137,20 +137,27 @@ void rope_backward(float* dinp, const float* dout, const float* cos, const float
 
 // ------------------------------------------------------------------------------------------------- swiglu
 
+// Elementwise, so chunks over the pool give the same bits as one loop; a chunk is large enough to pay for a wake-up.
+constexpr int64_t kElementwiseGrain = 1 << 15;
+
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t N) {
-  for (int64_t i = 0; i < N; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];  // as kernels::silu_mul
-  }
+  ThreadPool::global().parallel_for(N, kElementwiseGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float g = gate[i];
+      out[i] = g / (1.0f + std::exp(-g)) * up[i];  // as kernels::silu_mul
+    }
+  });
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t N) {
-  for (int64_t i = 0; i < N; ++i) {
-    const float g = gate[i], sig = 1.0f / (1.0f + std::exp(-g));
-    // silu'(g) = σ(g) (1 + g (1 - σ(g)))
-    if (dgate) dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
-    if (dup) dup[i] += dout[i] * g * sig;
-  }
+  ThreadPool::global().parallel_for(N, kElementwiseGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float g = gate[i], sig = 1.0f / (1.0f + std::exp(-g));
+      // silu'(g) = σ(g) (1 + g (1 - σ(g)))
+      if (dgate) dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+      if (dup) dup[i] += dout[i] * g * sig;
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------- log-probs and cross-entropy

@@ -68,7 +68,8 @@ void rope_backward(float* dinp, const float* dout, const float* cos, const float
 
 // ------------------------------------------------------------------------------------------------- swiglu
 
-// out [N] = silu(gate [N]) * up [N], the activation between a SwiGLU's projections (N = T * F).
+// out [N] = silu(gate [N]) * up [N], the activation between a SwiGLU's projections (N = T * F), over
+// ThreadPool::global() (the pool every training op runs on).
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t N);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t N);
 

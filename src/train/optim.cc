@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/thread_pool.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
 
@@ -46,15 +47,20 @@ void AdamW::step(ParamStore& params, double lr) {
                bc2_sqrt = std::sqrt(1.0 - std::pow(b2, double(step_)));
   float* p = params.values().data();
   const float* g = params.grads().data();
+  float* m = m_.data();
+  float* v = v_.data();
   for (const Range& r : ranges_) {
     const float decay = r.decay ? float(1.0 - lr * config_.weight_decay) : 1.0f;
-    for (int64_t i = r.begin; i < r.end; ++i) {
-      p[i] *= decay;
-      m_[size_t(i)] += float(1.0 - b1) * (g[i] - m_[size_t(i)]);  // torch: exp_avg.lerp_(grad, 1 - beta1)
-      v_[size_t(i)] = float(b2) * v_[size_t(i)] + float(1.0 - b2) * g[i] * g[i];
-      const float denom = float(std::sqrt(double(v_[size_t(i)])) / bc2_sqrt + config_.eps);
-      p[i] -= float(step_size) * (m_[size_t(i)] / denom);
-    }
+    // Every element on its own: chunks over the pool give the same bits as one loop.
+    ThreadPool::global().parallel_for(r.end - r.begin, 1 << 15, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = r.begin + i0; i < r.begin + i1; ++i) {
+        p[i] *= decay;
+        m[i] += float(1.0 - b1) * (g[i] - m[i]);  // torch: exp_avg.lerp_(grad, 1 - beta1)
+        v[i] = float(b2) * v[i] + float(1.0 - b2) * g[i] * g[i];
+        const float denom = float(std::sqrt(double(v[i])) / bc2_sqrt + config_.eps);
+        p[i] -= float(step_size) * (m[i] / denom);
+      }
+    });
   }
 }
 
