@@ -1,5 +1,7 @@
 #include "tokenizer/chat_format.h"
 
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/jinja/json.h"
@@ -7,12 +9,32 @@
 
 namespace r1 {
 
+namespace {
+
+// Parsed templates by source text: a server renders the same template for every request, SFT for every example.
+// Templates are immutable once parsed (render is const), so one parse serves every thread.
+Result<jinja::Template> parsed_template(const std::string& source) {
+  static std::mutex mu;
+  static std::map<std::string, jinja::Template> cache;
+  {
+    const std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(source); it != cache.end()) return it->second;
+  }
+  R1_ASSIGN_OR_RETURN(jinja::Template tpl, jinja::Template::parse(source, "chat_template"));
+  const std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= 16) cache.clear();  // a process sees a handful of templates; bound it anyway
+  cache.emplace(source, tpl);
+  return tpl;
+}
+
+}  // namespace
+
 Result<std::string> render_chat(const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
                                 bool add_generation_prompt) {
   if (tokenizer.chat_template().empty())
     return Status::error("model has no chat template (no chat_template in tokenizer_config.json); "
                          "pass one with --chat-template FILE");
-  R1_ASSIGN_OR_RETURN(jinja::Template tpl, jinja::Template::parse(tokenizer.chat_template(), "chat_template"));
+  R1_ASSIGN_OR_RETURN(jinja::Template tpl, parsed_template(tokenizer.chat_template()));
   // The variables transformers' apply_chat_template passes (tools and documents are None when absent).
   nlohmann::ordered_json context;
   context["messages"] = nlohmann::ordered_json::array();
