@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/gemm.h"
 #include "kernels/simd.h"
 #include "train/ops.h"
 
@@ -15,59 +16,76 @@ namespace r1::train {
 
 namespace {
 
-// One sequence of s.T tokens (s.lengths ignored).
+// One sequence of s.T tokens (s.lengths ignored), a head at a time through kernels::gemm_f32 (its broadcast operand
+// reads the per-head column blocks of q, k, v and their transposes in place; only keys and values are transposed
+// where they must be B): scores = q_h · k_gᵀ, a causal softmax per row, out_h = att_h · v_g. The products also
+// run over the masked upper triangle, where att is zero: twice the multiply-adds of a triangular loop, but a
+// fraction of its time.
 void attention_forward_one(float* out, float* att, const float* q, const float* k, const float* v,
                            const AttentionShape& s, float scale, ThreadPool& pool) {
   const int64_t T = s.T, H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim, group = H / Hkv;
-  pool.parallel_for(H * T, 0, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t h = i / T, t = i % T, g = h / group;
-      const float* qt = q + (t * H + h) * Dk;
-      float* p = att + (h * T + t) * T;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= t; ++j) {
-        p[j] = kernels::dot_f32(qt, k + (j * Hkv + g) * Dk, size_t(Dk)) * scale;
-        mx = std::max(mx, p[j]);
+  pool.parallel_for(H, 1, [&](int64_t h0, int64_t h1) {
+    thread_local std::vector<float> kt;  // [Dk, T] the head's keys, transposed
+    kt.resize(size_t(Dk * T));
+    for (int64_t h = h0; h < h1; ++h) {
+      const int64_t g = h / group;
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t d = 0; d < Dk; ++d) kt[size_t(d * T + t)] = k[(t * Hkv + g) * Dk + d];
+      float* p = att + h * T * T;
+      kernels::gemm_f32({.M = T, .N = T, .K = Dk, .a = q + h * Dk, .a_rs = H * Dk, .a_cs = 1, .b = kt.data(),
+                         .ldb = T, .c = p, .ldc = T});
+      for (int64_t t = 0; t < T; ++t) {
+        float* row = p + t * T;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int64_t j = 0; j <= t; ++j) mx = std::max(mx, row[j] *= scale);
+        double sum = 0.0;
+        for (int64_t j = 0; j <= t; ++j) sum += (row[j] = std::exp(row[j] - mx));
+        const float inv = float(1.0 / sum);
+        for (int64_t j = 0; j <= t; ++j) row[j] *= inv;
+        std::fill(row + t + 1, row + T, 0.0f);  // the causal mask, explicit so att is a plain [H, T, T] matrix
       }
-      double sum = 0.0;
-      for (int64_t j = 0; j <= t; ++j) sum += (p[j] = std::exp(p[j] - mx));
-      const float inv = float(1.0 / sum);
-      float* o = out + (t * H + h) * Dv;
-      std::memset(o, 0, sizeof(float) * size_t(Dv));
-      for (int64_t j = 0; j <= t; ++j) {
-        p[j] *= inv;
-        kernels::axpy(p[j], v + (j * Hkv + g) * Dv, o, size_t(Dv));
-      }
-      std::fill(p + t + 1, p + T, 0.0f);  // the causal mask, explicit so att is a plain [H, T, T] matrix
+      kernels::gemm_f32({.M = T, .N = Dv, .K = T, .a = p, .a_rs = T, .a_cs = 1, .b = v + g * Dv, .ldb = Hkv * Dv,
+                         .c = out + h * Dv, .ldc = H * Dv});
     }
   });
 }
 
+// Per head, as products: d_att = dout_h · v_gᵀ; dv_g += att_hᵀ · dout_h; the softmax backward
+// d(score)_tj = att_tj (d_att_tj − Σ_i att_ti d_att_ti) · scale; dq_h += d(score) · k_g; dk_g += d(score)ᵀ · q_h.
+// Threads own key/value groups, so the accumulation into dk/dv needs no atomics.
 void attention_backward_one(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                             const float* k, const float* v, const AttentionShape& s, float scale, ThreadPool& pool) {
   const int64_t T = s.T, H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim, group = H / Hkv;
   pool.parallel_for(Hkv, 1, [&](int64_t g0, int64_t g1) {
-    std::vector<float> dp(static_cast<size_t>(T));
-    for (int64_t g = g0; g < g1; ++g)
-      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+    thread_local std::vector<float> vt, ds;  // [Dv, T] the group's values transposed; [T, T] d(att), then d(score)
+    vt.resize(size_t(Dv * T)), ds.resize(size_t(T * T));
+    for (int64_t g = g0; g < g1; ++g) {
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t d = 0; d < Dv; ++d) vt[size_t(d * T + t)] = v[(t * Hkv + g) * Dv + d];
+      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+        const float* p = att + h * T * T;
+        const float* dout_h = dout + h * Dv;
+        kernels::gemm_f32({.M = T, .N = T, .K = Dv, .a = dout_h, .a_rs = H * Dv, .a_cs = 1, .b = vt.data(),
+                           .ldb = T, .c = ds.data(), .ldc = T});
+        if (dv)
+          kernels::gemm_f32({.M = T, .N = Dv, .K = T, .a = p, .a_rs = 1, .a_cs = T, .b = dout_h, .ldb = H * Dv,
+                             .c = dv + g * Dv, .ldc = Hkv * Dv, .accumulate = true});
         for (int64_t t = 0; t < T; ++t) {
-          const float* p = att + (h * T + t) * T;
-          const float* dot = dout + (t * H + h) * Dv;
-          // o = Σ_j p_j v_j: dp_j = dout·v_j and dv_j += p_j dout.
+          const float* prow = p + t * T;
+          float* row = ds.data() + t * T;
           double pdp = 0.0;
-          for (int64_t j = 0; j <= t; ++j) {
-            dp[size_t(j)] = kernels::dot_f32(dot, v + (j * Hkv + g) * Dv, size_t(Dv));
-            pdp += double(p[j]) * dp[size_t(j)];
-            if (dv) kernels::axpy(p[j], dot, dv + (j * Hkv + g) * Dv, size_t(Dv));
-          }
-          // Softmax backward: d(score_j) = p_j (dp_j - Σ_i p_i dp_i); score_j = scale q·k_j.
-          const float* qt = q + (t * H + h) * Dk;
-          for (int64_t j = 0; j <= t; ++j) {
-            const float ds = p[j] * (dp[size_t(j)] - float(pdp)) * scale;
-            if (dq) kernels::axpy(ds, k + (j * Hkv + g) * Dk, dq + (t * H + h) * Dk, size_t(Dk));
-            if (dk) kernels::axpy(ds, qt, dk + (j * Hkv + g) * Dk, size_t(Dk));
-          }
+          for (int64_t j = 0; j <= t; ++j) pdp += double(prow[j]) * row[j];
+          for (int64_t j = 0; j <= t; ++j) row[j] = prow[j] * (row[j] - float(pdp)) * scale;
+          std::fill(row + t + 1, row + T, 0.0f);
         }
+        if (dq)
+          kernels::gemm_f32({.M = T, .N = Dk, .K = T, .a = ds.data(), .a_rs = T, .a_cs = 1, .b = k + g * Dk,
+                             .ldb = Hkv * Dk, .c = dq + h * Dk, .ldc = H * Dk, .accumulate = true});
+        if (dk)
+          kernels::gemm_f32({.M = T, .N = Dk, .K = T, .a = ds.data(), .a_rs = 1, .a_cs = T, .b = q + h * Dk,
+                             .ldb = H * Dk, .c = dk + g * Dk, .ldc = Hkv * Dk, .accumulate = true});
+      }
+    }
   });
 }
 
