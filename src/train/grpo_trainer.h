@@ -2,8 +2,7 @@
 // arXiv 2503.14476). One step:
 //   1. draw prompts_per_step problems from the task's train split;
 //   2. sample num_generations completions of each with r1's Engine on the inference model built over the
-//      policy's parameters (batched, KV-cached, seeded: the samples of step s, round r depend on (seed, s,
-//      r));
+//      policy's parameters (batched, KV-cached, seeded by (seed, step, round): grpo_sample_seed);
 //   3. reward every completion (accuracy via the task's check_answer + format, train/rewards.h);
 //   4. with dynamic_sampling, groups whose rewards are all equal are dropped and, as in DAPO §3.2, more
 //      problems are drawn and sampled (prompts_per_step a round) until prompts_per_step groups with signal
@@ -53,9 +52,8 @@ struct GrpoTrainerOptions {
   int64_t num_iterations = 1;     // μ: optimizer updates per generated batch (TRL num_iterations)
   double top_p = 1.0;             // sampling nucleus
   bool dynamic_sampling = false;  // drop groups whose rewards are all equal and refill the batch (DAPO)
-  int64_t max_generation_rounds =
-      4;             // with dynamic_sampling: rounds a step may sample (DAPO max_num_gen_batches)
-  double lr = 1e-5;  // peak learning rate
+  int64_t max_generation_rounds = 4;  // dynamic sampling: rounds a step at most (DAPO max_num_gen_batches)
+  double lr = 1e-5;                   // peak learning rate
   double min_lr = 0.0;
   int64_t warmup_steps = 0;
   double max_grad_norm = 1.0;  // <= 0: no clipping
@@ -133,13 +131,13 @@ struct GrpoStepLog {
   double mean_reward = 0, accuracy = 0, format_rate = 0;
   double mean_completion_length = 0;  // tokens
   double truncated_fraction = 0;
-  double zero_std_fraction = 0;                                             // of all groups sampled
-  double kl = 0;                                                            // mean over the step's updates
-  double clip_fraction = 0, clip_low_fraction = 0, clip_high_fraction = 0;  // means over the step's updates
-  double loss = 0, grad_norm = 0, lr = 0;                                   // of the step's last update
-  int64_t generation_rounds = 0;  // sampling rounds (1 without dynamic sampling)
-  int64_t groups_kept = 0;        // groups trained on
-  bool updated = false;           // false when dynamic sampling left no group
+  double zero_std_fraction = 0;  // of all groups sampled
+  // Means over the step's updates (the first one's ratio is 1: it clips nothing).
+  double kl = 0, clip_fraction = 0, clip_low_fraction = 0, clip_high_fraction = 0;
+  double loss = 0, grad_norm = 0, lr = 0;  // of the step's last update
+  int64_t generation_rounds = 0;           // sampling rounds (1 without dynamic sampling)
+  int64_t groups_kept = 0;                 // groups trained on
+  bool updated = false;                    // false when dynamic sampling left no group
   double generation_tokens_per_s = 0, training_tokens_per_s = 0;
   double seconds = 0;                             // the whole step
   std::optional<EvalResult> eval = std::nullopt;  // held-out evaluation after this step's update (eval_every)
@@ -166,7 +164,8 @@ struct GrpoCallbacks {
 };
 
 // The sampling seed of generation round `round` of step `step` (both counted from 0) of a run seeded `seed`:
-// fixed by the three, and different for every (step, round) of a run.
+// fixed by the three; step and round enter through different odd multipliers, so that the (step, round)
+// pairs of a run get different seeds.
 uint64_t grpo_sample_seed(uint64_t seed, int64_t step, int64_t round);
 
 // Trains `policy` with GRPO. Resumes from the newest complete checkpoint in output_dir like train_sft (the
