@@ -1,8 +1,8 @@
 // The GRPO trainer on the tiny chat models: rewards agree with the task checker, the policy gradient equals
-// the advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path, dynamic sampling
-// drops the groups whose rewards are all equal, k3 vanishes against an identical reference, and a whole step
-// (r1's engine sampling G completions per prompt, rewards, update, checkpoint) runs end to end with finite
-// statistics.
+// the advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path (also on a second
+// update, where the ratio to the sampling policy is clipped), dynamic sampling drops the groups whose rewards
+// are all equal, k3 vanishes against an identical reference, and a whole step (r1's engine sampling G
+// completions per prompt, rewards, update, checkpoint) runs end to end with finite statistics.
 #include "train/grpo_trainer.h"
 
 #include <gtest/gtest.h>
@@ -276,7 +276,7 @@ GrpoTrainerOptions one_step_options(const std::string& output_dir) {
   return o;
 }
 
-void expect_one_step_runs(const std::string& config_path) {
+void expect_one_step_runs(const std::string& config_path, int64_t num_iterations) {
   test::TempDir out;
   auto tok = tiny_chat_tokenizer();
   ASSERT_TRUE(tok);
@@ -307,7 +307,7 @@ void expect_one_step_runs(const std::string& config_path) {
             // Seeded samples differ from each other (a random policy over 262 tokens does not repeat itself).
             EXPECT_NE(rs[0].rollout.completion, rs[1].rollout.completion);
           }};
-  o.eval_every = 1, o.eval_problems = 3, o.eval_k = 2;
+  o.eval_every = 1, o.eval_problems = 3, o.eval_k = 2, o.num_iterations = num_iterations;
   auto r = train_grpo(init_model(config_path, 1), nullptr, *tok, o, cb);
   ASSERT_TRUE(r.is_ok()) << r.message();
   EXPECT_EQ(seen, 1);
@@ -329,13 +329,13 @@ void expect_one_step_runs(const std::string& config_path) {
 }
 
 TEST(GrpoTrainer, OneStepRunsEndToEndDense) {
-  expect_one_step_runs(tiny_chat_dir() + "/config.json");
+  expect_one_step_runs(tiny_chat_dir() + "/config.json", 1);
 }
 
 TEST(GrpoTrainer, OneStepRunsEndToEndMlaMoe) {
   test::TempDir dir;
   write_tiny_deepseek_v3(dir.path());
-  expect_one_step_runs(dir.file("config.json"));
+  expect_one_step_runs(dir.file("config.json"), 2);  // the MoE bias update after each of μ = 2 updates
 }
 
 // A random policy earns no task reward, so a custom reward drives the update (1 for completions of even
