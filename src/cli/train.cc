@@ -209,10 +209,12 @@ int run_grpo() {
             fmt::print(
                 stderr,
                 "step {}/{}  reward {:.3f}  acc {:.3f}  format {:.3f}  len {:.1f}  kl {:.4f}  clip {:.3f}  "
-                "zero-std {:.2f}  grad-norm {:.3f}  gen {:.0f} tok/s  train {:.0f} tok/s  {:.1f} s{}\n",
+                "zero-std {:.2f}  groups {} ({} rounds)  grad-norm {:.3f}  gen {:.0f} tok/s  train {:.0f} "
+                "tok/s  {:.1f} s{}\n",
                 s.step, o.steps, s.mean_reward, s.accuracy, s.format_rate, s.mean_completion_length, s.kl,
-                s.clip_fraction, s.zero_std_fraction, s.grad_norm, s.generation_tokens_per_s,
-                s.training_tokens_per_s, s.seconds, s.updated ? "" : "  (no group with signal: no update)");
+                s.clip_fraction, s.zero_std_fraction, s.groups_kept, s.generation_rounds, s.grad_norm,
+                s.generation_tokens_per_s, s.training_tokens_per_s, s.seconds,
+                s.updated ? "" : "  (no group with signal: no update)");
             if (s.eval)
               fmt::print(stderr, "held-out: pass@1 {:.3f}  format {:.3f}  length {:.1f} ({} problems)\n",
                          s.eval->pass_at_1, s.eval->format_rate, s.eval->mean_completion_tokens,
@@ -350,8 +352,15 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("-o,--output-dir", o.output_dir, "Checkpoints, final/ and train_log.jsonl")->required();
     add_optimizer_flags(*c, o.lr, o.min_lr, o.warmup_steps, o.max_grad_norm, o.weight_decay,
                         o.moe_bias_gamma);
-    c->add_option("--steps,--max-steps", o.steps, "Optimizer steps");
-    c->add_option("--prompts-per-step", o.prompts_per_step, "Problems per step");
+    c->add_option("--steps,--max-steps", o.steps,
+                  "Generation steps (each makes --num-iterations optimizer updates)");
+    c->add_option("--num-iterations", o.num_iterations,
+                  "Optimizer updates per generated batch (TRL num_iterations, GRPO's mu); updates after the "
+                  "first use the clipped ratio to the sampling policy. The LR schedule runs over steps x "
+                  "num-iterations updates (warmup: warmup-steps x num-iterations)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--prompts-per-step", o.prompts_per_step,
+                  "Groups a step trains on (problems sampled per generation round)");
     c->add_option("--num-generations", o.grpo.num_generations, "Samples per problem (G)");
     c->add_option("--beta", o.grpo.beta, "Weight of the k3 KL to the starting model (0: no reference)");
     c->add_option("--epsilon", o.grpo.epsilon, "Lower clip range of the ratio");
@@ -363,7 +372,13 @@ CLI::App* add_train_command(CLI::App& app) {
     c->add_option("--top-p", o.top_p, "Sampling nucleus");
     c->add_flag("--mask-truncated-completions", o.grpo.mask_truncated_completions,
                 "No loss on completions cut off at the budget");
-    c->add_flag("--dynamic-sampling", o.dynamic_sampling, "Drop groups whose rewards are all equal (DAPO)");
+    c->add_flag("--dynamic-sampling", o.dynamic_sampling,
+                "Drop groups whose rewards are all equal and sample more problems until the batch is full "
+                "(DAPO)");
+    c->add_option("--max-generation-rounds", o.max_generation_rounds,
+                  "Dynamic sampling: sampling rounds a step may take to fill its batch (DAPO "
+                  "max_num_gen_batches); when they run out the step trains on what it has")
+        ->check(CLI::PositiveNumber);
     c->add_option("--accuracy-weight", o.reward_weights.accuracy, "Weight of the accuracy reward");
     c->add_option("--format-weight", o.reward_weights.format, "Weight of the format reward");
     c->add_option("--seed", o.seed, "Problems and samples");

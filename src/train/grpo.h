@@ -90,7 +90,7 @@ struct GrpoBatch {
   int64_t num_positions = 0;                  // T: token positions per row (the longest completion, or more)
   std::span<const Real> logp_new = {};           // [N, T] log π_θ(token) under the policy being trained
   std::span<const Real> logp_old = {};           // [N, T] under the policy that sampled; empty: equal to logp_new
-                                              //   (one update per generation, TRL num_iterations = 1)
+                                              //   (the first update on a batch: ratio 1)
   std::span<const Real> logp_ref = {};           // [N, T] under the frozen reference; needed when beta > 0
   std::span<const uint8_t> completion_mask = {}; // [N, T] 1 on completion tokens (EOS included), 0 on padding
   std::span<const double> advantages = {};       // [N] from group_advantages

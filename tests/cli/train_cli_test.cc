@@ -137,6 +137,25 @@ TEST(TrainCli, GrpoStepAndEval) {
   EXPECT_LE(j["format_rate"].get<double>(), 1.0);
 }
 
+// --num-iterations and the refill flags reach the trainer: a random model's groups never carry signal, so
+// every step takes all --max-generation-rounds and skips its update; a checkpoint made with another
+// --num-iterations is refused.
+TEST(TrainCli, GrpoNumIterationsAndRefill) {
+  r1::test::TempDir dir;
+  const std::string base = "train grpo --config " + kTinyChat + "/config.json --task addition --digits 1 -o " +
+                           dir.path() + " --prompts-per-step 2 --num-generations 2 --max-completion-length 8" +
+                           " --dynamic-sampling --max-generation-rounds 3 --save-every 1";
+  const Outcome g = r1(base + " --steps 2 --num-iterations 2");
+  ASSERT_EQ(g.status, 0) << g.out;
+  EXPECT_NE(g.out.find("groups 0 (3 rounds)"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("no update"), std::string::npos) << g.out;
+  const Outcome other = r1(base + " --steps 3 --num-iterations 1");
+  EXPECT_NE(other.status, 0);
+  EXPECT_NE(other.out.find("num_iterations"), std::string::npos) << other.out;
+  EXPECT_NE(r1(base + " --steps 3 --num-iterations 0").status, 0);
+  EXPECT_NE(r1(base + " --steps 3 --max-generation-rounds 0").status, 0);
+}
+
 // Rejection sampling writes what it kept (a random model answers nothing right, so nothing) and says how many;
 // export writes a bf16 folder about half the size that r1 runs.
 TEST(TrainCli, SampleAndExport) {

@@ -1,8 +1,8 @@
 // The GRPO trainer on the tiny chat models: rewards agree with the task checker, the policy gradient equals
-// the advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path, dynamic sampling
-// drops the groups whose rewards are all equal, k3 vanishes against an identical reference, and a whole step
-// (r1's engine sampling G completions per prompt, rewards, update, checkpoint) runs end to end with finite
-// statistics.
+// the advantage-weighted sum of per-sequence loss gradients from TrainModel's own loss path (also on a second
+// update, where the ratio to the sampling policy is clipped), dynamic sampling drops the groups whose rewards
+// are all equal, k3 vanishes against an identical reference, and a whole step (r1's engine sampling G
+// completions per prompt, rewards, update, checkpoint) runs end to end with finite statistics.
 #include "train/grpo_trainer.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <map>
 
 #include "test_util.h"
+#include "train/optim.h"
 #include "train/tiny_chat.h"
 
 namespace r1::train {
@@ -124,6 +125,98 @@ TEST(GrpoTrainer, GradientIsTheAdvantageWeightedSumOfSequenceGradients) {
   EXPECT_LT(relative_diff(got, want), 1e-4);
 }
 
+// num_iterations = 2: the second update on a batch sees the ratio ρ = exp(logp_new − logp_old) to the policy
+// that sampled it. After a first update (ratio 1) and a large AdamW step, the gradient with logp_old must be
+// Σ_t c_t ∇log p_t with c_t = d/dlogp of −min(ρA, clip(ρ, 1 − ε_low, 1 + ε_high)·A) / (all tokens) — zero on
+// clipped tokens — computed here from the log-probs alone and carried by TrainModel's cross-entropy path.
+TEST(GrpoTrainer, SecondUpdateFollowsTheClippedSurrogate) {
+  Fixture f;
+  ASSERT_TRUE(f.tok && f.model);
+  const double eps_low = 0.05, eps_high = 0.08;
+  const GrpoConfig config{.num_generations = 4,
+                          .epsilon = eps_low,
+                          .epsilon_high = eps_high,
+                          .loss_type = LossType::kDapo,
+                          .scale_rewards = ScaleRewards::kGroup,
+                          .max_completion_length = 32};
+  const std::vector<double> rewards = {1, 0, 0, 2, 0.5, 0.5, 1, 0};
+  auto old = completion_logprobs(*f.model, f.prompts, f.rollouts, 1.0f);
+  ASSERT_TRUE(old.is_ok()) << old.message();
+  auto first = grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false);
+  ASSERT_TRUE(first.is_ok()) << first.message();
+  EXPECT_EQ(first->clip_fraction, 0.0);
+  // logp_old of the policy itself gives ρ = 1 exactly: the same gradient as the path without logp_old.
+  const auto ratio_one = grads_of(*f.model);
+  auto same = grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false, *old);
+  ASSERT_TRUE(same.is_ok()) << same.message();
+  EXPECT_EQ(grads_of(*f.model), ratio_one);
+  EXPECT_EQ(same->clip_fraction, 0.0);
+
+  AdamW adam(f.model->params(), {});
+  adam.step(f.model->params(), 0.001);
+  auto second = grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false, *old);
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  const auto got = grads_of(*f.model);
+
+  double total = 0;
+  for (const auto& r : f.rollouts) total += double(r.completion.size());
+  std::vector<double> want(got.size(), 0.0);
+  int64_t n_low = 0, n_high = 0;
+  for (int g = 0; g < 2; ++g) {
+    double mean = 0, var = 0;
+    for (int j = 0; j < 4; ++j) mean += rewards[size_t(4 * g + j)] / 4;
+    for (int j = 0; j < 4; ++j)
+      var += (rewards[size_t(4 * g + j)] - mean) * (rewards[size_t(4 * g + j)] - mean) / 3;
+    for (int j = 0; j < 4; ++j) {
+      const size_t i = size_t(4 * g + j);
+      const Rollout& r = f.rollouts[i];
+      const double A = (rewards[i] - mean) / (std::sqrt(var) + 1e-4);
+      std::vector<int32_t> all = f.prompts[size_t(g)];
+      all.insert(all.end(), r.completion.begin(), r.completion.end());
+      const std::vector<int32_t> tokens(all.begin(), all.end() - 1), targets(all.begin() + 1, all.end());
+      auto lp = f.model->forward_logprobs(tokens, targets);
+      ASSERT_TRUE(lp.is_ok());
+      const size_t first_target = f.prompts[size_t(g)].size() - 1;
+      std::vector<float> weight(tokens.size(), 0.0f);  // |c_t|
+      double weight_sum = 0;
+      for (size_t t = 0; t < r.completion.size(); ++t) {
+        const double ratio = std::exp(double((*lp)[first_target + t]) - double((*old)[i][t]));
+        const bool low = (ratio < 1 - eps_low) && (A < 0), high = (ratio > 1 + eps_high) && (A > 0);
+        n_low += low, n_high += high;
+        const double c = low || high ? 0.0 : -ratio * A / total;
+        weight[first_target + t] = float(std::abs(c));
+        weight_sum += std::abs(c);
+      }
+      if (weight_sum == 0) continue;
+      // Every c_t of a row has the sign of −A; forward's loss −Σ w_t log p_t / Σ w_t with w = |c| then has
+      // the gradient −Σ|c_t| ∇log p_t / Σ|c|, so Σ c_t ∇log p_t = (A > 0 ? 1 : −1) · Σ|c| · ∇loss.
+      f.model->params().zero_grad();
+      ASSERT_TRUE(f.model->forward(tokens, targets, weight).is_ok());
+      ASSERT_TRUE(f.model->backward().is_ok());
+      const auto gi = f.model->params().grads();
+      const double scale = (A > 0 ? 1.0 : -1.0) * weight_sum;
+      for (size_t k = 0; k < want.size(); ++k) want[k] += scale * gi[k];
+    }
+  }
+  // Both branches are exercised: some tokens clipped at each end, most not.
+  EXPECT_GT(n_low, 0);
+  EXPECT_GT(n_high, 0);
+  EXPECT_LT(n_low + n_high, int64_t(total) / 2);
+  EXPECT_DOUBLE_EQ(second->clip_low_fraction, double(n_low) / total);
+  EXPECT_DOUBLE_EQ(second->clip_high_fraction, double(n_high) / total);
+  EXPECT_DOUBLE_EQ(second->clip_fraction, double(n_low + n_high) / total);
+  EXPECT_LT(relative_diff(got, want), 1e-4);
+  // logp_old must match the rollouts.
+  auto short_old = *old;
+  short_old.pop_back();
+  EXPECT_FALSE(
+      grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false, short_old).is_ok());
+  short_old = *old;
+  short_old[3].push_back(0.0f);
+  EXPECT_FALSE(
+      grpo_accumulate(*f.model, nullptr, config, f.prompts, f.rollouts, rewards, false, short_old).is_ok());
+}
+
 TEST(GrpoTrainer, DynamicSamplingDropsGroupsWithEqualRewards) {
   Fixture f;
   ASSERT_TRUE(f.tok && f.model);
@@ -183,7 +276,7 @@ GrpoTrainerOptions one_step_options(const std::string& output_dir) {
   return o;
 }
 
-void expect_one_step_runs(const std::string& config_path) {
+void expect_one_step_runs(const std::string& config_path, int64_t num_iterations) {
   test::TempDir out;
   auto tok = tiny_chat_tokenizer();
   ASSERT_TRUE(tok);
@@ -214,7 +307,7 @@ void expect_one_step_runs(const std::string& config_path) {
             // Seeded samples differ from each other (a random policy over 262 tokens does not repeat itself).
             EXPECT_NE(rs[0].rollout.completion, rs[1].rollout.completion);
           }};
-  o.eval_every = 1, o.eval_problems = 3, o.eval_k = 2;
+  o.eval_every = 1, o.eval_problems = 3, o.eval_k = 2, o.num_iterations = num_iterations;
   auto r = train_grpo(init_model(config_path, 1), nullptr, *tok, o, cb);
   ASSERT_TRUE(r.is_ok()) << r.message();
   EXPECT_EQ(seen, 1);
@@ -236,13 +329,13 @@ void expect_one_step_runs(const std::string& config_path) {
 }
 
 TEST(GrpoTrainer, OneStepRunsEndToEndDense) {
-  expect_one_step_runs(tiny_chat_dir() + "/config.json");
+  expect_one_step_runs(tiny_chat_dir() + "/config.json", 1);
 }
 
 TEST(GrpoTrainer, OneStepRunsEndToEndMlaMoe) {
   test::TempDir dir;
   write_tiny_deepseek_v3(dir.path());
-  expect_one_step_runs(dir.file("config.json"));
+  expect_one_step_runs(dir.file("config.json"), 2);  // the MoE bias update after each of μ = 2 updates
 }
 
 // A random policy earns no task reward, so a custom reward drives the update (1 for completions of even
