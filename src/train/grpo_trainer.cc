@@ -19,21 +19,54 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Prompt + completion as model input: tokens [L - 1], targets [L - 1]; completion token j is the target at
-// position prompt.size() - 1 + j.
-struct Sequence {
-  std::vector<int32_t> tokens, targets;
-  int64_t first = 0;  // position of the first completion target
+// Several rollouts' sequences packed into one model call (TrainModel::forward_logprobs `lengths`): every matrix
+// product then runs over up to kPackTokens tokens instead of one sequence's few dozen.
+constexpr size_t kPackTokens = 4096;
+
+// Each rollout's sequence is prompt + completion as model input: tokens = all but the last, targets = all but the
+// first, so completion token j is the target at position prompt.size() - 1 + j of its sequence.
+struct Pack {
+  std::vector<int32_t> tokens, targets;  // the sequences one after another
+  std::vector<int64_t> lengths;          // of each sequence
+  std::vector<size_t> items;     // which of the caller's rollouts, in order
+  std::vector<int64_t> firsts;   // position of each one's first completion target in the pack
 };
 
-Sequence sequence_of(const std::vector<int32_t>& prompt, const Rollout& r) {
-  Sequence s;
-  std::vector<int32_t> all(prompt);
-  all.insert(all.end(), r.completion.begin(), r.completion.end());
-  s.tokens.assign(all.begin(), all.end() - 1);
-  s.targets.assign(all.begin() + 1, all.end());
-  s.first = int64_t(prompt.size()) - 1;
-  return s;
+// The rollouts `items` (indices into rollouts) in packs of at most kPackTokens tokens (a longer sequence alone).
+std::vector<Pack> pack_rollouts(std::span<const std::vector<int32_t>> prompts, std::span<const Rollout> rollouts,
+                                std::span<const size_t> items) {
+  std::vector<Pack> packs;
+  for (size_t i : items) {
+    const Rollout& r = rollouts[i];
+    const std::vector<int32_t>& prompt = prompts[size_t(r.prompt)];
+    const size_t length = prompt.size() + r.completion.size() - 1;
+    if (packs.empty() || packs.back().tokens.size() + length > kPackTokens) packs.emplace_back();
+    Pack& pack = packs.back();
+    pack.items.push_back(i);
+    pack.firsts.push_back(int64_t(pack.tokens.size()) + int64_t(prompt.size()) - 1);
+    pack.lengths.push_back(int64_t(length));
+    pack.tokens.insert(pack.tokens.end(), prompt.begin(), prompt.end());
+    pack.tokens.insert(pack.tokens.end(), r.completion.begin(), r.completion.end() - 1);
+    pack.targets.insert(pack.targets.end(), prompt.begin() + 1, prompt.end());
+    pack.targets.insert(pack.targets.end(), r.completion.begin(), r.completion.end());
+  }
+  return packs;
+}
+
+// Calls fn(rollout index, its completion's log-probs) for `items`, through packed forwards of `model`.
+template <typename Fn>
+Status for_each_completion_logprobs(TrainModel& model, std::span<const std::vector<int32_t>> prompts,
+                                    std::span<const Rollout> rollouts, std::span<const size_t> items,
+                                    float temperature, Fn&& fn) {
+  for (const Pack& pack : pack_rollouts(prompts, rollouts, items)) {
+    R1_ASSIGN_OR_RETURN(std::vector<float> lp,
+                        model.forward_logprobs(pack.tokens, pack.targets, temperature, pack.lengths));
+    for (size_t j = 0; j < pack.items.size(); ++j) {
+      const size_t n = rollouts[pack.items[j]].completion.size();
+      fn(pack.items[j], std::span<const float>(lp.data() + pack.firsts[j], n));
+    }
+  }
+  return Status::ok();
 }
 
 Status check_rollouts(std::span<const std::vector<int32_t>> prompts, std::span<const Rollout> rollouts) {
@@ -159,13 +192,13 @@ Result<std::vector<std::vector<float>>> completion_logprobs(TrainModel& policy,
                                                             std::span<const Rollout> rollouts,
                                                             float temperature) {
   R1_RETURN_IF_ERROR(check_rollouts(prompts, rollouts));
-  std::vector<std::vector<float>> out;
-  out.reserve(rollouts.size());
-  for (const Rollout& r : rollouts) {
-    const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
-    R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, temperature));
-    out.emplace_back(lp.begin() + s.first, lp.end());
-  }
+  std::vector<std::vector<float>> out(rollouts.size());
+  std::vector<size_t> all(rollouts.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  R1_RETURN_IF_ERROR(for_each_completion_logprobs(policy, prompts, rollouts, all, temperature,
+                                                  [&](size_t i, std::span<const float> lp) {
+                                                    out[i].assign(lp.begin(), lp.end());
+                                                  }));
   return out;
 }
 
@@ -221,19 +254,20 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
   // With beta = 0 and the ratio 1 by construction (no logp_old), the gradient −A·w does not depend on the
   // log-probs' values, so the policy's forward is needed only once, in the backward pass below; the ratio
   // against logp_old and k3 need logp_new (and k3 the reference's log-probs) first.
-  if (config.beta > 0 || has_old) {
-    if (config.beta > 0) logp_ref.assign(size_t(N * T), 0.0f);
-    for (int64_t n = 0; n < N; ++n) {
-      const Rollout& r = rollouts[rows[size_t(n)]];
-      const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
-      R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, temperature));
-      std::copy_n(lp.begin() + s.first, r.completion.size(), logp_new.begin() + n * T);
-      if (config.beta > 0) {
-        R1_ASSIGN_OR_RETURN(std::vector<float> lr,
-                            reference->forward_logprobs(s.tokens, s.targets, temperature));
-        std::copy_n(lr.begin() + s.first, r.completion.size(), logp_ref.begin() + n * T);
-      }
-    }
+  // Row n of the batch is rollout rows[n]: where its values go.
+  std::vector<int64_t> row_of(rollouts.size(), -1);
+  for (int64_t n = 0; n < N; ++n) row_of[rows[size_t(n)]] = n;
+  const auto into = [&](std::vector<float>& dst) {
+    return [&dst, &row_of, T](size_t i, std::span<const float> lp) {
+      std::copy(lp.begin(), lp.end(), dst.begin() + row_of[i] * T);
+    };
+  };
+  if (config.beta > 0 || has_old)
+    R1_RETURN_IF_ERROR(for_each_completion_logprobs(policy, prompts, rollouts, rows, temperature, into(logp_new)));
+  if (config.beta > 0) {
+    logp_ref.assign(size_t(N * T), 0.0f);
+    R1_RETURN_IF_ERROR(
+        for_each_completion_logprobs(*reference, prompts, rollouts, rows, temperature, into(logp_ref)));
   }
   const GrpoBatch<float> batch{.num_sequences = N,
                                .num_positions = T,
@@ -250,17 +284,21 @@ Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* referenc
   stats.clip_low_fraction = loss.clip_low_fraction;
   stats.clip_high_fraction = loss.clip_high_fraction;
 
+  // The backward, packed, over the rows that carry a gradient.
+  std::vector<size_t> with_gradient;
   for (int64_t n = 0; n < N; ++n) {
-    const std::span<const float> d(dlogp.data() + n * T, size_t(T));
-    if (std::all_of(d.begin(), d.end(), [](float x) { return x == 0.0f; })) continue;  // no gradient to carry
-    const Rollout& r = rollouts[rows[size_t(n)]];
-    const Sequence s = sequence_of(prompts[size_t(r.prompt)], r);
-    R1_ASSIGN_OR_RETURN(std::vector<float> lp, policy.forward_logprobs(s.tokens, s.targets, temperature));
-    std::vector<float> full(lp.size(), 0.0f);
-    std::copy_n(d.begin(), r.completion.size(), full.begin() + s.first);
+    const float* d = dlogp.data() + n * T;
+    if (std::any_of(d, d + T, [](float x) { return x != 0.0f; })) with_gradient.push_back(rows[size_t(n)]);
+  }
+  for (const Pack& pack : pack_rollouts(prompts, rollouts, with_gradient)) {
+    R1_RETURN_IF_ERROR(policy.forward_logprobs(pack.tokens, pack.targets, temperature, pack.lengths).status());
+    std::vector<float> full(pack.tokens.size(), 0.0f);
+    for (size_t j = 0; j < pack.items.size(); ++j)
+      std::copy_n(dlogp.begin() + row_of[pack.items[j]] * T, rollouts[pack.items[j]].completion.size(),
+                  full.begin() + pack.firsts[j]);
     R1_RETURN_IF_ERROR(policy.backward_logprobs(full));
-    ++stats.sequences_trained;
-    stats.tokens_trained += int64_t(s.tokens.size());
+    stats.sequences_trained += int64_t(pack.items.size());
+    stats.tokens_trained += int64_t(pack.tokens.size());
   }
   return stats;
 }
