@@ -80,6 +80,20 @@ struct Fixture {
     const char* texts[] = {"3", "three</think>", "x", "a longer one", "18", "1", "eighteen!", "z"};
     for (int i = 0; i < 8; ++i) rollouts.push_back(rollout_of(*tok, i / 4, texts[i], i % 3 != 2));
   }
+  // Rollout i as model input: tokens and targets of its prompt + completion (shifted by one).
+  std::pair<std::vector<int32_t>, std::vector<int32_t>> sequence(size_t i) const {
+    std::vector<int32_t> all = prompts[size_t(rollouts[i].prompt)];
+    all.insert(all.end(), rollouts[i].completion.begin(), rollouts[i].completion.end());
+    return {std::vector<int32_t>(all.begin(), all.end() - 1), std::vector<int32_t>(all.begin() + 1, all.end())};
+  }
+  // A_i as group_advantages defines it for groups of 4, written out: (r − group mean) / (unbiased std + 1e-4).
+  static double advantage(const std::vector<double>& rewards, size_t i) {
+    const size_t g0 = i / 4 * 4;
+    double mean = 0, var = 0;
+    for (size_t j = g0; j < g0 + 4; ++j) mean += rewards[j] / 4;
+    for (size_t j = g0; j < g0 + 4; ++j) var += (rewards[j] - mean) * (rewards[j] - mean) / 3;
+    return (rewards[i] - mean) / (std::sqrt(var) + 1e-4);
+  }
 };
 
 TEST(GrpoTrainer, GradientIsTheAdvantageWeightedSumOfSequenceGradients) {
@@ -102,25 +116,17 @@ TEST(GrpoTrainer, GradientIsTheAdvantageWeightedSumOfSequenceGradients) {
   double total = 0;
   for (const auto& r : f.rollouts) total += double(r.completion.size());
   std::vector<double> want(got.size(), 0.0);
-  for (int g = 0; g < 2; ++g) {
-    double mean = 0, var = 0;
-    for (int j = 0; j < 4; ++j) mean += rewards[size_t(4 * g + j)] / 4;
-    for (int j = 0; j < 4; ++j)
-      var += (rewards[size_t(4 * g + j)] - mean) * (rewards[size_t(4 * g + j)] - mean) / 3;
-    for (int j = 0; j < 4; ++j) {
-      const Rollout& r = f.rollouts[size_t(4 * g + j)];
-      const double A = (rewards[size_t(4 * g + j)] - mean) / (std::sqrt(var) + 1e-4);
-      std::vector<int32_t> all = f.prompts[size_t(g)];
-      all.insert(all.end(), r.completion.begin(), r.completion.end());
-      const std::vector<int32_t> tokens(all.begin(), all.end() - 1), targets(all.begin() + 1, all.end());
-      std::vector<float> w(tokens.size(), 0.0f);
-      std::fill(w.end() - int64_t(r.completion.size()), w.end(), 1.0f);
-      f.model->params().zero_grad();
-      ASSERT_TRUE(f.model->forward(tokens, targets, w).is_ok());
-      ASSERT_TRUE(f.model->backward().is_ok());
-      const auto gi = f.model->params().grads();
-      for (size_t k = 0; k < want.size(); ++k) want[k] += A * double(r.completion.size()) / total * gi[k];
-    }
+  for (size_t i = 0; i < f.rollouts.size(); ++i) {
+    const Rollout& r = f.rollouts[i];
+    const double A = Fixture::advantage(rewards, i);
+    const auto [tokens, targets] = f.sequence(i);
+    std::vector<float> w(tokens.size(), 0.0f);
+    std::fill(w.end() - int64_t(r.completion.size()), w.end(), 1.0f);
+    f.model->params().zero_grad();
+    ASSERT_TRUE(f.model->forward(tokens, targets, w).is_ok());
+    ASSERT_TRUE(f.model->backward().is_ok());
+    const auto gi = f.model->params().grads();
+    for (size_t k = 0; k < want.size(); ++k) want[k] += A * double(r.completion.size()) / total * gi[k];
   }
   EXPECT_LT(relative_diff(got, want), 1e-4);
 }
@@ -162,41 +168,32 @@ TEST(GrpoTrainer, SecondUpdateFollowsTheClippedSurrogate) {
   for (const auto& r : f.rollouts) total += double(r.completion.size());
   std::vector<double> want(got.size(), 0.0);
   int64_t n_low = 0, n_high = 0;
-  for (int g = 0; g < 2; ++g) {
-    double mean = 0, var = 0;
-    for (int j = 0; j < 4; ++j) mean += rewards[size_t(4 * g + j)] / 4;
-    for (int j = 0; j < 4; ++j)
-      var += (rewards[size_t(4 * g + j)] - mean) * (rewards[size_t(4 * g + j)] - mean) / 3;
-    for (int j = 0; j < 4; ++j) {
-      const size_t i = size_t(4 * g + j);
-      const Rollout& r = f.rollouts[i];
-      const double A = (rewards[i] - mean) / (std::sqrt(var) + 1e-4);
-      std::vector<int32_t> all = f.prompts[size_t(g)];
-      all.insert(all.end(), r.completion.begin(), r.completion.end());
-      const std::vector<int32_t> tokens(all.begin(), all.end() - 1), targets(all.begin() + 1, all.end());
-      auto lp = f.model->forward_logprobs(tokens, targets);
-      ASSERT_TRUE(lp.is_ok());
-      const size_t first_target = f.prompts[size_t(g)].size() - 1;
-      std::vector<float> weight(tokens.size(), 0.0f);  // |c_t|
-      double weight_sum = 0;
-      for (size_t t = 0; t < r.completion.size(); ++t) {
-        const double ratio = std::exp(double((*lp)[first_target + t]) - double((*old)[i][t]));
-        const bool low = (ratio < 1 - eps_low) && (A < 0), high = (ratio > 1 + eps_high) && (A > 0);
-        n_low += low, n_high += high;
-        const double c = low || high ? 0.0 : -ratio * A / total;
-        weight[first_target + t] = float(std::abs(c));
-        weight_sum += std::abs(c);
-      }
-      if (weight_sum == 0) continue;
-      // Every c_t of a row has the sign of −A; forward's loss −Σ w_t log p_t / Σ w_t with w = |c| then has
-      // the gradient −Σ|c_t| ∇log p_t / Σ|c|, so Σ c_t ∇log p_t = (A > 0 ? 1 : −1) · Σ|c| · ∇loss.
-      f.model->params().zero_grad();
-      ASSERT_TRUE(f.model->forward(tokens, targets, weight).is_ok());
-      ASSERT_TRUE(f.model->backward().is_ok());
-      const auto gi = f.model->params().grads();
-      const double scale = (A > 0 ? 1.0 : -1.0) * weight_sum;
-      for (size_t k = 0; k < want.size(); ++k) want[k] += scale * gi[k];
+  for (size_t i = 0; i < f.rollouts.size(); ++i) {
+    const Rollout& r = f.rollouts[i];
+    const double A = Fixture::advantage(rewards, i);
+    const auto [tokens, targets] = f.sequence(i);
+    auto lp = f.model->forward_logprobs(tokens, targets);
+    ASSERT_TRUE(lp.is_ok());
+    const size_t first_target = f.prompts[size_t(r.prompt)].size() - 1;
+    std::vector<float> weight(tokens.size(), 0.0f);  // |c_t|
+    double weight_sum = 0;
+    for (size_t t = 0; t < r.completion.size(); ++t) {
+      const double ratio = std::exp(double((*lp)[first_target + t]) - double((*old)[i][t]));
+      const bool low = (ratio < 1 - eps_low) && (A < 0), high = (ratio > 1 + eps_high) && (A > 0);
+      n_low += low, n_high += high;
+      const double c = low || high ? 0.0 : -ratio * A / total;
+      weight[first_target + t] = float(std::abs(c));
+      weight_sum += std::abs(c);
     }
+    if (weight_sum == 0) continue;
+    // Every c_t of a row has the sign of −A; forward's loss −Σ w_t log p_t / Σ w_t with w = |c| then has
+    // the gradient −Σ|c_t| ∇log p_t / Σ|c|, so Σ c_t ∇log p_t = (A > 0 ? 1 : −1) · Σ|c| · ∇loss.
+    f.model->params().zero_grad();
+    ASSERT_TRUE(f.model->forward(tokens, targets, weight).is_ok());
+    ASSERT_TRUE(f.model->backward().is_ok());
+    const auto gi = f.model->params().grads();
+    const double scale = (A > 0 ? 1.0 : -1.0) * weight_sum;
+    for (size_t k = 0; k < want.size(); ++k) want[k] += scale * gi[k];
   }
   // Both branches are exercised: some tokens clipped at each end, most not.
   EXPECT_GT(n_low, 0);
