@@ -21,7 +21,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // Several rollouts' sequences packed into one model call (TrainModel::forward_logprobs `lengths`): every matrix
 // product then runs over up to kPackTokens tokens instead of one sequence's few dozen.
-constexpr size_t kPackTokens = 4096;
 
 // Each rollout's sequence is prompt + completion as model input: tokens = all but the last, targets = all but the
 // first, so completion token j is the target at position prompt.size() - 1 + j of its sequence.

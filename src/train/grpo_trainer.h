@@ -117,7 +117,7 @@ Result<std::vector<std::vector<float>>> completion_logprobs(TrainModel& policy,
 // is needed when config.beta > 0. `logp_old` ([N] vectors, from completion_logprobs of the policy that
 // sampled) gives the ratio's denominator; empty: the policy being trained sampled the rollouts, the ratio is
 // 1 and the policy's log-probs are computed only for the backward pass. Without kept groups the gradients are
-// zero and groups_kept is 0. The model runs over the rollouts packed, up to 4096 tokens per call (as
+// zero and groups_kept is 0. The model runs over the rollouts packed, up to kPackTokens per call (as
 // completion_logprobs does).
 Result<GrpoUpdateStats> grpo_accumulate(TrainModel& policy, TrainModel* reference, const GrpoConfig& config,
                                         std::span<const std::vector<int32_t>> prompts,

@@ -24,6 +24,10 @@
 
 namespace r1::train {
 
+// Tokens the trainers pack into one forward/backward call (TrainModel::forward_logprobs `lengths`): enough rows for
+// every matrix product to run near the GEMM's speed, few enough that the [T, vocab] logits stay small.
+inline constexpr size_t kPackTokens = 4096;
+
 // A parameter's value and its gradient (same layout, in the ParamStore).
 struct Weight {
   const float* w = nullptr;

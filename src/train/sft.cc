@@ -69,7 +69,6 @@ Result<double> sft_accumulate(TrainModel& model, std::span<const SftBatchRow> ro
   // Each row's share of the batch loss enters with d loss / d logp[t] = -w[t] / Σ w (all rows' weights). Rows go
   // through the model packed, up to kPackTokens tokens per call (a longer row alone), so that every matrix product
   // runs over many sequences' tokens at once.
-  constexpr size_t kPackTokens = 4096;
   model.params().zero_grad();
   double loss = 0;
   std::vector<int32_t> tokens, targets;

@@ -54,7 +54,7 @@ SftBatchRow sft_row(const SftSequence& sequence);
 
 // One optimizer step's gradient: sets params().grads() to d/dθ of the batch loss -Σ w·log p / Σ w (over all
 // rows' tokens together) and returns that loss. Rows run through the model packed (TrainModel::forward_logprobs
-// `lengths`), up to 4096 tokens per call.
+// `lengths`), up to kPackTokens tokens per call.
 Result<double> sft_accumulate(TrainModel& model, std::span<const SftBatchRow> rows);
 
 struct SftOptions {
