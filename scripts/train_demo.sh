@@ -13,7 +13,8 @@
 #   scripts/train_demo.sh [OUT_DIR]          (default: demo-out; SEED=1 by default)
 #
 # Writes OUT_DIR/summary.md (the table), OUT_DIR/curves.png, every run's train_log.jsonl and checkpoints, the r1
-# eval results, and OUT_DIR/tiny-r1: the RL model in bf16, as shipped in models/tiny-r1. Stages already finished are not redone when the script is run again (each training run
+# eval results, and OUT_DIR/tiny-r1: the RL model in bf16 (the form models/tiny-r1 ships in). Stages already
+# finished are not redone when the script is run again (each training run
 # resumes from its last checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +31,11 @@ SFT_DATA=${SFT_DATA:-20000}      # synthetic traces available to SFT
 SFT_STEPS=${SFT_STEPS:-400}      # (a) optimizer steps of 16 sequences (the cosine schedule's length)
 EDGE_PASS=${EDGE_PASS:-0.2}      #     training-set pass@1 of the checkpoint GRPO starts from
 SFT_LR=${SFT_LR:-3e-3}
-GRPO_STEPS=${GRPO_STEPS:-100}    # (b) optimizer steps
+GRPO_STEPS=${GRPO_STEPS:-150}    # (b) generation steps, each GRPO_ITERATIONS optimizer updates
+GRPO_ITERATIONS=${GRPO_ITERATIONS:-2}
 GRPO_PROMPTS=${GRPO_PROMPTS:-32} #     problems per step, 8 samples each
 GRPO_LR=${GRPO_LR:-5e-5}
-GRPO_TEMPERATURE=${GRPO_TEMPERATURE:-0.8}
+GRPO_TEMPERATURE=${GRPO_TEMPERATURE:-1.0}
 DISTILL_PROBLEMS=${DISTILL_PROBLEMS:-3000}  # (c) training problems the RL model answers 4 times each
 EVAL_PROBLEMS=200
 
@@ -81,6 +83,7 @@ heldout_eval() {
 }
 
 GRPO_FLAGS=("${TASK[@]}" --num-generations 8 --prompts-per-step "$GRPO_PROMPTS" --steps "$GRPO_STEPS"
+  --num-iterations "$GRPO_ITERATIONS"
   --lr "$GRPO_LR" --warmup-steps 5 --beta 0 --loss-type dapo --epsilon 0.2 --epsilon-high 0.28
   --temperature "$GRPO_TEMPERATURE" --top-p 1.0 --max-completion-length 128 --eval-every 10
   --eval-problems 100 --eval-k 8 --save-every 25 --seed "$SEED")

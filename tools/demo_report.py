@@ -74,7 +74,7 @@ def main():
     rows = [
         (f"(a) teacher after SFT, at the edge ({edge('a-sft')})", "a-sft", ("a-sft", "a-edge")),
         ("(b) teacher after SFT + GRPO", "b-grpo", ("a-sft", "a-edge", "b-grpo")),
-        ("(b) in bf16, as shipped in models/tiny-r1", "tiny-r1-bf16", ("a-sft", "a-edge", "b-grpo", "ship")),
+        ("(b) exported in bf16 (OUT/tiny-r1)", "tiny-r1-bf16", ("a-sft", "a-edge", "b-grpo", "ship")),
         ("teacher, SFT to the end of its schedule instead of GRPO", "a-sft-final", ("a-sft",)),
         ("(c) student distilled from (b)", "c-distill", ("c-sample", "c-distill")),
         (f"(c) student after SFT, at its edge ({edge('c-sft')})", "c-sft", ("c-sft", "c-edge")),
