@@ -38,11 +38,9 @@ void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool
       wide.resize(size_t(kCols * I)), panel.resize(size_t(I * kCols));
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t o0 = b * kCols, cols = std::min(O, o0 + kCols) - o0;
-        const float* rows = w.as<float>() + o0 * I;
-        if (w.dtype != DType::kF32) {
-          to_f32(w.dtype, w.row(o0), wide.data(), size_t(cols * I));
-          rows = wide.data();
-        }
+        const float* rows = wide.data();
+        if (w.dtype == DType::kF32) rows = w.as<float>() + o0 * I;
+        else to_f32(w.dtype, w.row(o0), wide.data(), size_t(cols * I));
         transpose_f32(rows, cols, I, panel.data());
         gemm_f32({.M = T, .N = cols, .K = I, .a = x, .a_rs = I, .a_cs = 1, .b = panel.data(), .ldb = cols,
                   .c = y + o0, .ldc = O});
@@ -63,8 +61,10 @@ void gemm(const float* x, int64_t T, const Tensor& w, float* y, ThreadPool& pool
     thread_local std::vector<float> wide;  // grows once per thread, then reused
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * kRows, rows = std::min(O, r0 + kRows) - r0;
-      const float* a = w.as<float>() + r0 * I;
-      if (w.dtype != DType::kF32) {
+      const float* a = nullptr;
+      if (w.dtype == DType::kF32) {
+        a = w.as<float>() + r0 * I;
+      } else {
         wide.resize(size_t(kRows * I));
         to_f32(w.dtype, w.row(r0), wide.data(), size_t(rows * I));
         a = wide.data();
