@@ -30,7 +30,8 @@ void gemm_f32(const GemmArgs& g);
 // result is the same for any number of threads. Small products stay on the calling thread.
 void gemm_f32(const GemmArgs& g, ThreadPool& pool);
 
-// out [C, R] = in [R, C]ᵀ (row-major both), in cache-sized tiles.
-void transpose_f32(const float* in, int64_t R, int64_t C, float* out);
+// out [C, R] = in [R, C]ᵀ, in cache-sized tiles; in's rows lie ld_in floats apart (0: C, contiguous), so a column
+// block of a wider matrix (one head's slice) transposes in place of a copy.
+void transpose_f32(const float* in, int64_t R, int64_t C, float* out, int64_t ld_in = 0);
 
 }  // namespace r1::kernels

@@ -143,13 +143,14 @@ void gemm_f32(const GemmArgs& g, ThreadPool& pool) {
   });
 }
 
-void transpose_f32(const float* in, int64_t R, int64_t C, float* out) {
+void transpose_f32(const float* in, int64_t R, int64_t C, float* out, int64_t ld_in) {
+  if (ld_in == 0) ld_in = C;
   constexpr int64_t kTile = 32;  // a 32 x 32 tile of each side stays in L1
   for (int64_t r0 = 0; r0 < R; r0 += kTile)
     for (int64_t c0 = 0; c0 < C; c0 += kTile) {
       const int64_t r1 = std::min(R, r0 + kTile), c1 = std::min(C, c0 + kTile);
       for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = c0; c < c1; ++c) out[c * R + r] = in[r * C + c];
+        for (int64_t c = c0; c < c1; ++c) out[c * R + r] = in[r * ld_in + c];
     }
 }
 

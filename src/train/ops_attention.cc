@@ -25,12 +25,11 @@ void attention_forward_one(float* out, float* att, const float* q, const float* 
                            const AttentionShape& s, float scale, ThreadPool& pool) {
   const int64_t T = s.T, H = s.n_heads, Hkv = s.n_kv_heads, Dk = s.head_dim, Dv = s.v_head_dim, group = H / Hkv;
   pool.parallel_for(H, 1, [&](int64_t h0, int64_t h1) {
-    thread_local std::vector<float> kt;  // [Dk, T] the head's keys, transposed
+    thread_local std::vector<float> kt;  // [Dk, T] the head's keys, transposed (shared by a GQA group)
     kt.resize(size_t(Dk * T));
-    for (int64_t h = h0; h < h1; ++h) {
+    for (int64_t h = h0, built = -1; h < h1; ++h) {
       const int64_t g = h / group;
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t d = 0; d < Dk; ++d) kt[size_t(d * T + t)] = k[(t * Hkv + g) * Dk + d];
+      if (g != built) kernels::transpose_f32(k + g * Dk, T, Dk, kt.data(), Hkv * Dk), built = g;
       float* p = att + h * T * T;
       kernels::gemm_f32({.M = T, .N = T, .K = Dk, .a = q + h * Dk, .a_rs = H * Dk, .a_cs = 1, .b = kt.data(),
                          .ldb = T, .c = p, .ldc = T});
@@ -60,8 +59,7 @@ void attention_backward_one(float* dq, float* dk, float* dv, const float* dout, 
     thread_local std::vector<float> vt, ds;  // [Dv, T] the group's values transposed; [T, T] d(att), then d(score)
     vt.resize(size_t(Dv * T)), ds.resize(size_t(T * T));
     for (int64_t g = g0; g < g1; ++g) {
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t d = 0; d < Dv; ++d) vt[size_t(d * T + t)] = v[(t * Hkv + g) * Dv + d];
+      kernels::transpose_f32(v + g * Dv, T, Dv, vt.data(), Hkv * Dv);
       for (int64_t h = g * group; h < (g + 1) * group; ++h) {
         const float* p = att + h * T * T;
         const float* dout_h = dout + h * Dv;

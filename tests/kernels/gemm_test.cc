@@ -95,6 +95,12 @@ TEST(Gemm, TransposeMovesEveryElement) {
     for (int64_t r = 0; r < R; ++r)
       for (int64_t c = 0; c < C; ++c) ASSERT_EQ(out[size_t(c * R + r)], in[size_t(r * C + c)]) << R << "x" << C;
   }
+  // A column block [2, 2 + 5) of a [40, 9] matrix, read through its row stride.
+  const std::vector<float> wide = test::random_floats(40 * 9, 3);
+  std::vector<float> out(5 * 40, -1.0f);
+  kernels::transpose_f32(wide.data() + 2, 40, 5, out.data(), 9);
+  for (int64_t r = 0; r < 40; ++r)
+    for (int64_t c = 0; c < 5; ++c) ASSERT_EQ(out[size_t(c * 40 + r)], wide[size_t(r * 9 + 2 + c)]);
 }
 
 }  // namespace
